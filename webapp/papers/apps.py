@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PapersConfig(AppConfig):
+    name = "webapp.papers"
+    label = "papers"
+    verbose_name = "Papers and import jobs"

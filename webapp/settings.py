@@ -1,0 +1,138 @@
+"""Django settings: everything that differs between machines comes from the environment.
+
+Defaults give a working laptop install: SQLite in DATA_DIR, Redis on localhost (the run
+command starts a private one when REDIS_URL is unset)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from webapp.env import env_bool, env_dir, env_int, env_list, env_str, env_url, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_dir("DATA_DIR", BASE_DIR / "var")
+SHARED_DATA_DIR = Path(env_str("SHARED_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
+
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "webapp.papers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the project's own static files (no CDN), also when DEBUG is off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "webapp" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_url("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
+                  schemes=("sqlite", "postgres", "postgresql", "pgsql"))
+    try:
+        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not valid: {exc}") from None
+    if config["ENGINE"].endswith("sqlite3"):
+        # WAL lets the web process read while a worker writes; the test database is a
+        # file (not :memory:) so that a Celery worker thread sees the same data.
+        config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 30}
+        config["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "webapp" / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # no collectstatic needed for a laptop install or the tests
+# Uploads live in DATA_DIR, outside any directory the web server serves.
+UPLOAD_DIR = DATA_DIR / "uploads"
+MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 200, minimum=1)
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# --- Celery -----------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "redis+socket"))
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None  # job state lives on our own rows, not in Celery's backend
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+# One task at a time per worker process: jobs are long, and prefetching would hide a
+# queued job behind a busy process.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# An unacknowledged (acks_late) task is redelivered after this long; it must exceed the
+# longest task, otherwise a slow job would run twice (the row claim makes that harmless).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 3000)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 3600)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A job whose worker stopped sending heartbeats for this long is re-queued by beat.
+JOB_STALE_AFTER_S = env_int("JOB_STALE_AFTER_S", 120, minimum=10)
+
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 500, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
