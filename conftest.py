@@ -12,6 +12,8 @@ if not os.environ.get("DATA_DIR"):
     os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="ideation-test-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LLM_BACKEND", "stub")
+# Worker threads in integration tests must not keep connections that block test-db teardown.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 
 
 def _private_redis() -> str:

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "webapp.papers",
+    "webapp.ui",
 ]
 
 MIDDLEWARE = [
@@ -98,9 +99,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # no collectstatic needed for a laptop install or the tests
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "redis+socket"))
+REDIS_URL_FOR_CACHE = REDIS_URL.replace("redis+socket://", "unix://")
+
 # Uploads live in DATA_DIR, outside any directory the web server serves.
 UPLOAD_DIR = DATA_DIR / "uploads"
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 200, minimum=1)
+
+# Rate limits and cross-process caches share the broker's Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL_FOR_CACHE,
+        "KEY_PREFIX": "ideation",
+    }
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -108,7 +121,6 @@ LOGOUT_REDIRECT_URL = "home"
 
 # --- Celery -----------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "redis+socket"))
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -129,6 +141,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 JOB_STALE_AFTER_S = env_int("JOB_STALE_AFTER_S", 120, minimum=10)
 
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 500, minimum=1)
+# Papers per indexing task: small enough that a killed worker loses little, large enough
+# that the encoder batches well.
+INDEX_CHUNK_SIZE = env_int("INDEX_CHUNK_SIZE", 256, minimum=1)
+# FAISS indexes; on several machines, a path on shared storage.
+INDEX_AFTER_IMPORT = env_bool("INDEX_AFTER_IMPORT", True)
+INDEX_DIR = env_dir("INDEX_DIR", DATA_DIR / "index")
 
 LOGGING = {
     "version": 1,

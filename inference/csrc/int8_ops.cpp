@@ -58,9 +58,10 @@ RowQuant quantize_row(const float* h, int64_t K, const uint8_t* is_static, float
   }
   r.scale = amax > 0.f ? amax / 127.f : 1.f;
   const float inv = 1.f / r.scale;
-  for (int64_t k = 0; k < K; ++k) q[k] = static_cast<int8_t>(std::nearbyint(h[k] * inv));
-  for (int64_t k = 0; k < K; ++k) if (is_static[k]) q[k] = 0;
-  for (int64_t k : r.extra) q[k] = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const bool outlier = is_static[k] || std::fabs(h[k]) > threshold;
+    q[k] = outlier ? 0 : static_cast<int8_t>(std::nearbyint(h[k] * inv));
+  }
   return r;
 }
 

@@ -61,6 +61,20 @@ class PaperVectors(models.Model):
     problem_vec = models.BinaryField()
     method_vec = models.BinaryField()
     findings_vec = models.BinaryField()
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class IndexState(models.Model):
+    """One row: up to when stored vectors have been published into the on-disk indexes."""
+
+    published_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=0)
+
+    @classmethod
+    def current(cls) -> "IndexState":
+        state, _ = cls.objects.get_or_create(pk=1, defaults={"published_at": timezone.make_aware(
+            timezone.datetime(2000, 1, 1))})
+        return state
 
 
 class JobStatus(models.TextChoices):

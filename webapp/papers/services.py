@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from discovery.corpus import FORMATS, FormatError, Record, RecordError, count_records, detect_format, fingerprint, read_records
@@ -108,8 +108,10 @@ def _commit_batch(job: ImportJob, token: str, batch: list[tuple[int, Record | Re
             return False
         result = papers_upsert(items=batch, source=job.filename)
         failures = (job.failures + result.failures)[:MAX_FAILURES_KEPT]
+        done = batch[-1][0] + 1
+        # The pre-count may be approximate (malformed lines); never show more done than total.
         ImportJob.objects.filter(pk=job.pk).update(
-            done=batch[-1][0] + 1, created=F("created") + result.created, updated=F("updated") + result.updated,
+            done=done, total=Greatest(F("total"), done), created=F("created") + result.created, updated=F("updated") + result.updated,
             skipped=F("skipped") + result.skipped, failed=F("failed") + len(result.failures),
             failures=failures, heartbeat=timezone.now())
     return True
@@ -145,7 +147,7 @@ def papers_upsert(*, items: Iterable[tuple[int, Record | RecordError]], source: 
             result.skipped += 1
     Paper.objects.bulk_create(created, batch_size=500)
     if changed:
-        Paper.objects.bulk_update(changed, list(_FIELDS), batch_size=500)
+        Paper.objects.bulk_update(changed, [*_FIELDS, "indexed_hash"], batch_size=500)
     result.created, result.updated = len(created), len(changed)
     result.papers = created + changed
     return result
@@ -188,6 +190,8 @@ def _merge(paper: Paper, record: Record) -> bool:
         if value not in ("", None, []) and getattr(paper, name) != value:
             setattr(paper, name, value)
             changed = True
+    if paper.needs_indexing:
+        paper.indexed_hash = ""  # new text: segment and embed it again
     return changed
 
 
@@ -199,21 +203,35 @@ def _job_fail(job: ImportJob, token: str, message: str) -> ImportJob:
 
 
 def _job_finish(job: ImportJob, token: str) -> ImportJob:
-    ImportJob.objects.filter(pk=job.pk, claim=token).update(status=JobStatus.DONE, finished_at=timezone.now(),
-                                                           heartbeat=timezone.now())
+    """Done, or on to indexing: new and changed papers go to the workers in chunks."""
+    index = settings.INDEX_AFTER_IMPORT
+    ImportJob.objects.filter(pk=job.pk, claim=token).update(
+        status=JobStatus.INDEXING if index else JobStatus.DONE, heartbeat=timezone.now(), total=F("done"),
+        finished_at=None if index else timezone.now())
+    if index:
+        from worker.tasks import index_plan
+
+        transaction.on_commit(lambda: index_plan.delay(job.pk))
     job.refresh_from_db()
     return job
 
 
+def job_fail(*, job_id: int | None, message: str) -> None:
+    if job_id is not None:
+        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+
+
 def import_jobs_requeue_stale() -> list[int]:
-    """Jobs whose worker died (killed, machine lost) go back on the queue; the claim makes a
-    duplicate delivery harmless."""
-    from worker.tasks import import_run
+    """Jobs whose worker died (killed, machine lost) go back on the queue; the claim (import)
+    and idempotent chunks (indexing) make a duplicate delivery harmless."""
+    from worker.tasks import import_run, index_plan
 
     stale = timezone.now() - timezone.timedelta(seconds=settings.JOB_STALE_AFTER_S)
-    ids = list(ImportJob.objects.filter(Q(heartbeat__lt=stale) | Q(heartbeat=None),
-                                        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
-                                        created_at__lt=stale).values_list("pk", flat=True))
-    for job_id in ids:
+    silent = ImportJob.objects.filter(Q(heartbeat__lt=stale) | Q(heartbeat=None), created_at__lt=stale)
+    importing = list(silent.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("pk", flat=True))
+    indexing = list(silent.filter(status=JobStatus.INDEXING).values_list("pk", flat=True))
+    for job_id in importing:
         import_run.delay(job_id)
-    return ids
+    for job_id in indexing:
+        index_plan.delay(job_id)
+    return importing + indexing

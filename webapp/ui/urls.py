@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.papers import views
+from webapp.ui import views
 
 urlpatterns = [
     path("", views.home, name="home"),

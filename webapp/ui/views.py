@@ -6,7 +6,7 @@ from webapp.papers import selectors
 
 
 def home(request):
-    return render(request, "papers/home.html", {"paper_count": selectors.paper_count()})
+    return render(request, "ui/home.html", {"paper_count": selectors.paper_count()})
 
 
 def healthz(request):

@@ -1,0 +1,19 @@
+"""Streaming corpus readers: papers from JSON Lines / JSON, CSV, BibTeX, RIS, the arXiv metadata
+snapshot, OpenAlex works and title/abstract plain text, optionally gzip-, bzip2- or
+xz-compressed; the format is detected from the content. Each file becomes a stream of `Record`s
+(titles and abstracts normalised from LaTeX and HTML to plain text) and `RecordError`s (a bad
+record never stops the others), read in constant memory.
+
+    from discovery.corpus import read_records, fingerprint
+    for item in read_records("papers.jsonl.gz"):
+        ...
+"""
+from discovery.corpus.detect import detect_format
+from discovery.corpus.readers import FORMATS, count_records, read_records
+from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError, dedup_keys, fingerprint
+from discovery.corpus.text import normalise_text
+
+__all__ = [
+    "FORMATS", "CorpusConfig", "FormatError", "Record", "RecordError", "count_records", "dedup_keys",
+    "detect_format", "fingerprint", "normalise_text", "read_records",
+]

@@ -1,0 +1,101 @@
+"""A 2-D map of the ideation space: every paper projected from one space (the whole paper, or its
+problem, method or findings aspect) onto that space's first two principal components (PCA,
+Pearson 1901; Hotelling 1933), for the browser's ideation map.
+
+Why PCA and not t-SNE/UMAP: the map must be recomputed whenever the index changes, for 49k+ points,
+on two CPU cores, inside a web request the first time. PCA on a 384 x 384 covariance is a fraction
+of a second at 49k papers and linear in n, it is deterministic, and distances along its axes keep a
+meaning (the directions of largest variance of the corpus in that aspect). Neighbourhood-preserving
+embeddings cost minutes and add a dependency.
+
+The result is cached on disk per (index version, space): a version never changes once saved, so the
+cache needs no invalidation; old files are simply left for `prune` to remove.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+FORMAT = 1  # bump when the cached file layout or the projection changes
+
+
+@dataclass
+class ProjectionConfig:
+    grid: int = 4095  # coordinates quantised to 12 bits: finer than any screen, ~5 JSON chars each
+    clip_quantile: float = 0.002  # a handful of outliers must not squash the map into a corner
+    keep_versions: int = 2  # cached index versions kept per space by prune()
+
+
+def principal_axes(vectors: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, axes (k, d)) of the vectors; each axis's sign is fixed so that its largest-magnitude
+    loading is positive, so the map does not flip between two computations."""
+    x = np.asarray(vectors, np.float64)
+    mean = x.mean(axis=0)
+    cov = (x - mean).T @ (x - mean) / max(len(x) - 1, 1)
+    _, vecs = np.linalg.eigh(cov)  # ascending eigenvalues
+    axes = vecs[:, ::-1][:, :k].T
+    signs = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
+    return mean, axes * signs[:, None]
+
+
+def project(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
+    """(n, 2) uint16 grid coordinates in [0, cfg.grid]; y grows upwards (plot convention)."""
+    cfg = cfg or ProjectionConfig()
+    if len(vectors) == 0:
+        return np.zeros((0, 2), np.uint16)
+    if len(vectors) < 3:
+        return np.full((len(vectors), 2), cfg.grid // 2, np.uint16)
+    mean, axes = principal_axes(vectors)
+    xy = (np.asarray(vectors, np.float64) - mean) @ axes.T
+    lo = np.quantile(xy, cfg.clip_quantile, axis=0)
+    hi = np.quantile(xy, 1 - cfg.clip_quantile, axis=0)
+    scaled = (np.clip(xy, lo, hi) - lo) / np.where(hi > lo, hi - lo, 1.0)
+    return np.rint(scaled * cfg.grid).astype(np.uint16)
+
+
+def cache_file(cache_dir: Path | str, version: int, space: str) -> Path:
+    return Path(cache_dir) / f"v{version:06d}-{space}-f{FORMAT}.npz"
+
+
+def _save_atomic(path: Path, ids: np.ndarray, xy: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.savez(f, ids=ids, xy=xy)
+    os.replace(tmp, path)
+
+
+def cached_projection(cache_dir: Path | str, version: int, space: str,
+                      load_vectors: Callable[[], tuple[np.ndarray, np.ndarray]],
+                      cfg: ProjectionConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int64, xy uint16 (n, 2)) for the index version, computed once and then read from disk.
+    `load_vectors` returns (ids, vectors) and is only called on a cache miss."""
+    path = cache_file(cache_dir, version, space)
+    try:
+        with np.load(path) as data:
+            return data["ids"], data["xy"]
+    except (FileNotFoundError, OSError, KeyError, ValueError):
+        pass  # missing or torn by a crash: recompute
+    ids, vectors = load_vectors()
+    ids = np.asarray(ids, np.int64)
+    xy = project(vectors, cfg)
+    _save_atomic(path, ids, xy)
+    prune(cache_dir, space, (cfg or ProjectionConfig()).keep_versions)
+    return ids, xy
+
+
+def prune(cache_dir: Path | str, space: str, keep: int) -> None:
+    """Remove all but the newest `keep` cached versions of one space."""
+    files = sorted(Path(cache_dir).glob(f"v*-{space}-f{FORMAT}.npz"))
+    for old in files[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+def to_payload(ids: np.ndarray, xy: np.ndarray, version: int, space: str) -> dict:
+    """Compact JSON-ready columns: three flat int lists instead of 49k small objects."""
+    return {"version": version, "space": space, "ids": ids.tolist(),
+            "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist()}

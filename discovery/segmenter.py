@@ -1,0 +1,233 @@
+"""Abstract segmenter: label each sentence of an abstract as problem, method, findings or other.
+
+Sequential sentence classification (Cohan et al., 2019, "Pretrained Language Models for
+Sequential Sentence Classification", which introduced CSAbstruct) done cheaply: instead of
+fine-tuning a transformer over the whole abstract, a small bidirectional GRU runs over the
+sentences of one abstract. Each sentence enters as the frozen all-MiniLM-L6-v2 vector the
+ingestion pipeline computes anyway (discovery.encoder), plus features that cost microseconds:
+hashed word uni/bigrams (cue phrases such as "we propose", "results show"), its position from
+the start and from the end, and its length. The GRU supplies the context (Jin & Szolovits, 2018,
+"Hierarchical Neural Networks for Sequential Sentence Classification in Medical Scientific
+Abstracts"). The committed weights are an ensemble of a few such nets trained with different
+seeds (discovery/train_segmenter.py); their probabilities are averaged.
+
+The net predicts the five CSAbstruct labels; background and objective are summed into problem.
+"""
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+LABELS = ("problem", "method", "findings", "other")
+SOURCE_LABELS = ("background", "objective", "method", "result", "other")  # CSAbstruct's
+SOURCE_TO_LABEL = {"background": "problem", "objective": "problem", "method": "method",
+                   "result": "findings", "other": "other"}
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "segmenter.safetensors"
+N_SCALARS = 6  # see sentence_scalars
+
+
+@dataclass
+class SegmenterConfig:
+    vector_dim: int = 384     # all-MiniLM-L6-v2 sentence vectors
+    buckets: int = 8192       # hashed uni/bigram vocabulary; collisions are rare among cue words
+    ngram_dim: int = 32       # width of the learned n-gram bag
+    max_position: int = 10    # CSAbstruct abstracts have at most 10 sentences; later ones share the last slot
+    position_dim: int = 16    # width of each of the two position embeddings (from start, from end)
+    hidden: int = 128         # GRU width per direction
+    dropout: float = 0.3      # on the projected input and the GRU output; CSAbstruct is small
+
+
+# ---------------------------------------------------------------------------- cheap features
+
+_WORD = re.compile(r"[a-z]+|\d+(?:\.\d+)?|%")
+
+
+def _words(sentence: str) -> list[str]:
+    # numbers collapse to one token: "3.5" and "12" say the same thing (a result, usually)
+    return ["<num>" if w[0].isdigit() else w for w in _WORD.findall(sentence.lower())]
+
+
+def ngram_ids(sentence: str, buckets: int) -> list[int]:
+    """Hashed unigrams and bigrams (crc32: stable across processes, unlike hash())."""
+    words = ["<s>"] + _words(sentence)
+    grams = words[1:] + [a + " " + b for a, b in zip(words, words[1:])]
+    return [zlib.crc32(g.encode()) % buckets for g in grams] or [0]
+
+
+def sentence_scalars(sentence: str, index: int, count: int) -> list[float]:
+    n_words = len(sentence.split())
+    return [index / max(count - 1, 1), float(count) / 10.0, np.log1p(n_words) / 4.0,
+            float(any(c.isdigit() for c in sentence)), float("%" in sentence),
+            float(sentence.rstrip().endswith(":"))]
+
+
+@dataclass
+class Features:
+    """One abstract, ready for the net: float vectors plus the cheap features."""
+    vectors: np.ndarray        # (n, vector_dim) float32
+    ngrams: list[list[int]]    # per sentence, bucket ids
+    scalars: np.ndarray        # (n, N_SCALARS) float32
+
+
+def featurize(sentences: list[str], vectors: np.ndarray, buckets: int) -> Features:
+    n = len(sentences)
+    return Features(vectors=np.asarray(vectors, dtype=np.float32),
+                    ngrams=[ngram_ids(s, buckets) for s in sentences],
+                    scalars=np.array([sentence_scalars(s, i, n) for i, s in enumerate(sentences)],
+                                     dtype=np.float32).reshape(n, N_SCALARS))
+
+
+@dataclass
+class Batch:
+    vectors: torch.Tensor     # (B, T, D)
+    ngrams: torch.Tensor      # flat bucket ids for EmbeddingBag
+    offsets: torch.Tensor     # start of each sentence's ids in ngrams, sentences in (b, t) order
+    scalars: torch.Tensor     # (B, T, N_SCALARS)
+    positions: torch.Tensor   # (B, T) index from the start
+    rpositions: torch.Tensor  # (B, T) index from the end
+    mask: torch.Tensor        # (B, T) True for real sentences
+    lengths: torch.Tensor     # (B,) sentences per abstract
+
+
+def collate(items: list[Features], max_position: int) -> Batch:
+    """Pad abstracts to the longest one; padded slots get an empty n-gram bag (id 0)."""
+    B, T = len(items), max(len(f.ngrams) for f in items)
+    D = items[0].vectors.shape[1]
+    vectors = np.zeros((B, T, D), np.float32)
+    scalars = np.zeros((B, T, N_SCALARS), np.float32)
+    mask = np.zeros((B, T), bool)
+    ids, offsets = [], []
+    for b, f in enumerate(items):
+        n = len(f.ngrams)
+        vectors[b, :n], scalars[b, :n], mask[b, :n] = f.vectors, f.scalars, True
+        for t in range(T):
+            offsets.append(len(ids))
+            ids.extend(f.ngrams[t] if t < n else [0])
+    lengths = mask.sum(1)
+    pos = np.minimum(np.arange(T)[None, :].repeat(B, 0), max_position - 1)
+    rpos = np.clip(lengths[:, None] - 1 - np.arange(T)[None, :], 0, max_position - 1)
+    return Batch(torch.from_numpy(vectors), torch.tensor(ids), torch.tensor(offsets),
+                 torch.from_numpy(scalars), torch.from_numpy(pos), torch.from_numpy(rpos),
+                 torch.from_numpy(mask), torch.from_numpy(lengths))
+
+
+# ---------------------------------------------------------------------------- the net
+
+class SegmenterNet(nn.Module):
+    def __init__(self, cfg: SegmenterConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.ngrams = nn.EmbeddingBag(cfg.buckets, cfg.ngram_dim, mode="mean")
+        self.pos = nn.Embedding(cfg.max_position, cfg.position_dim)
+        self.rpos = nn.Embedding(cfg.max_position, cfg.position_dim)
+        d_in = cfg.vector_dim + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
+        self.proj = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(d_in, cfg.hidden), nn.GELU())
+        self.gru = nn.GRU(cfg.hidden, cfg.hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Dropout(cfg.dropout),
+                                  nn.Linear(3 * cfg.hidden, len(SOURCE_LABELS)))
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Logits over SOURCE_LABELS, (B, T, 5); padded positions are garbage, mask them."""
+        B, T = batch.mask.shape
+        bags = self.ngrams(batch.ngrams, batch.offsets).view(B, T, -1)
+        x = torch.cat([batch.vectors, bags, self.pos(batch.positions), self.rpos(batch.rpositions),
+                       batch.scalars], dim=-1)
+        h = self.proj(x)
+        packed = nn.utils.rnn.pack_padded_sequence(h, batch.lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        ctx, _ = self.gru(packed)
+        ctx, _ = nn.utils.rnn.pad_packed_sequence(ctx, batch_first=True, total_length=T)
+        # the sentence's own projection next to its context: the GRU need not carry it through
+        return self.head(torch.cat([h, ctx], dim=-1))
+
+
+def to_label_probs(source_probs: torch.Tensor) -> torch.Tensor:
+    """(…, 5) over SOURCE_LABELS -> (…, 4) over LABELS: problem = background + objective."""
+    return torch.cat([source_probs[..., :2].sum(-1, keepdim=True), source_probs[..., 2:]], dim=-1)
+
+
+# ---------------------------------------------------------------------------- inference
+
+class Segmenter:
+    """An ensemble of SegmenterNets; label() and label_many() take sentences (and vectors)."""
+
+    def __init__(self, nets: list[SegmenterNet]):
+        self.nets = [net.eval() for net in nets]
+        self.cfg = nets[0].cfg
+
+    @classmethod
+    def load(cls, path: str | Path = WEIGHTS) -> "Segmenter":
+        from safetensors.torch import load_file, safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata()
+        cfg = SegmenterConfig(**json.loads(meta["config"]))
+        tensors = load_file(str(path))
+        nets = []
+        for k in range(int(meta["members"])):
+            net = SegmenterNet(cfg)
+            prefix = f"{k}."
+            net.load_state_dict({n[len(prefix):]: t.float() for n, t in tensors.items()
+                                 if n.startswith(prefix)})
+            nets.append(net)
+        return cls(nets)
+
+    def save(self, path: str | Path) -> None:
+        """fp16 on disk (halves the file; the nets are insensitive to it), fp32 in memory."""
+        from safetensors.torch import save_file
+
+        tensors = {f"{k}.{n}": t.detach().half().contiguous()
+                   for k, net in enumerate(self.nets) for n, t in net.state_dict().items()}
+        meta = {"config": json.dumps(asdict(self.cfg)), "members": str(len(self.nets))}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(path), metadata=meta)
+
+    @torch.no_grad()
+    def probabilities(self, items: list[Features]) -> list[np.ndarray]:
+        """Per abstract, (n, 4) probabilities over LABELS, averaged over the ensemble."""
+        batch = collate(items, self.cfg.max_position)
+        probs = sum(torch.softmax(net(batch), -1) for net in self.nets) / len(self.nets)
+        label_probs = to_label_probs(probs).numpy()
+        return [label_probs[b, :len(f.ngrams)] for b, f in enumerate(items)]
+
+    def label(self, sentences: list[str], vectors: np.ndarray | None = None,
+              title: str | None = None) -> list[str]:
+        """Labels from LABELS, one per sentence. `title` is accepted for callers that have one;
+        CSAbstruct has no titles, so the net does not use it."""
+        return self.label_many([sentences], [vectors])[0]
+
+    def label_many(self, abstracts: list[list[str]],
+                   vectors: list[np.ndarray | None] | None = None,
+                   batch_size: int = 256) -> list[list[str]]:
+        """Batched label(); abstracts whose vectors are None are encoded in one encoder call."""
+        vectors = list(vectors) if vectors is not None else [None] * len(abstracts)
+        vectors = _fill_missing_vectors(abstracts, vectors)
+        out: list[list[str]] = [[] for _ in abstracts]
+        todo = [i for i, sents in enumerate(abstracts) if sents]
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            items = [featurize(abstracts[i], vectors[i], self.cfg.buckets) for i in chunk]
+            for i, p in zip(chunk, self.probabilities(items)):
+                out[i] = [LABELS[j] for j in p.argmax(-1)]
+        return out
+
+
+def _fill_missing_vectors(abstracts: list[list[str]],
+                          vectors: list[np.ndarray | None]) -> list[np.ndarray | None]:
+    missing = [i for i, v in enumerate(vectors) if v is None and abstracts[i]]
+    if not missing:
+        return vectors
+    from discovery import encoder
+
+    flat = encoder.encode([s for i in missing for s in abstracts[i]])
+    bounds = np.cumsum([0] + [len(abstracts[i]) for i in missing])
+    for i, lo, hi in zip(missing, bounds[:-1], bounds[1:]):
+        vectors[i] = flat[lo:hi]
+    return vectors

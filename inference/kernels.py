@@ -1,0 +1,53 @@
+"""Builds and loads the LLM.int8() CPU kernels in csrc/int8_ops.cpp (AVX-512 VNNI).
+
+The extension is compiled once with torch.utils.cpp_extension (gcc, about a minute) into the
+LLM cache directory and reused by every later process. `available()` says whether it loaded;
+callers fall back to the pure-torch reference in int8.py when it did not.
+"""
+import functools
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+SOURCE = Path(__file__).parent / "csrc" / "int8_ops.cpp"
+
+
+def cpu_has_vnni() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags and "avx512bw" in flags
+
+
+@functools.lru_cache(maxsize=1)
+def ops():
+    """The compiled module, or None when this machine cannot build or run it."""
+    if not cpu_has_vnni():
+        log.warning("CPU lacks AVX-512 VNNI: using the pure-torch int8 reference path")
+        return None
+    from torch.utils.cpp_extension import load
+
+    from .settings import cache_dir
+
+    build = cache_dir() / "torch_extensions"
+    build.mkdir(parents=True, exist_ok=True)
+    try:
+        return load(name="llm_int8_ops", sources=[str(SOURCE)], build_directory=str(build),
+                    extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"],
+                    verbose=os.environ.get("LLM_VERBOSE_BUILD") == "1")
+    except Exception as exc:  # a missing compiler must not take the product down
+        log.warning("could not build the int8 kernels (%s): using the pure-torch path", exc)
+        return None
+
+
+def available() -> bool:
+    return ops() is not None
+
+
+def set_threads(n: int) -> None:
+    """One knob for torch's intra-op pool, which the kernels' at::parallel_for shares."""
+    torch.set_num_threads(max(1, n))

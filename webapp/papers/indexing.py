@@ -1,0 +1,152 @@
+"""Indexing papers into the ideation space: segment, embed every aspect, store, publish.
+
+Chunks of papers are embedded by Celery tasks that any worker can take; the vectors and the
+segmentation are stored in the database (the source of truth), and a publish step folds the
+new vectors into the FAISS indexes on disk (one writer at a time, atomic versions)."""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterator
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from discovery import ASPECTS
+from webapp.papers.models import ImportJob, IndexState, JobStatus, Paper, PaperVectors
+
+log = logging.getLogger(__name__)
+SPACES = ("paper",) + ASPECTS
+
+
+def unindexed_ids() -> list[int]:
+    return list(Paper.objects.filter(indexed_hash="").order_by("pk").values_list("pk", flat=True))
+
+
+def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def index_job_plan(*, job_id: int | None) -> int:
+    """Enqueue every paper still to index in chunks; the job row counts them. Returns the count."""
+    from worker.tasks import index_chunk, index_publish
+
+    ids = unindexed_ids()
+    if job_id is not None:
+        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.INDEXING, index_total=len(ids), index_done=0,
+                                                   heartbeat=timezone.now())
+    for chunk in chunked(ids, settings.INDEX_CHUNK_SIZE):
+        index_chunk.delay(chunk, job_id)
+    if not ids:
+        index_publish.delay(job_id)
+    return len(ids)
+
+
+def papers_index_chunk(*, ids: list[int], job_id: int | None = None) -> int:
+    """Segment and embed the papers of one chunk that still need it; idempotent, so a chunk
+    redelivered after a crash only does what is left. Returns how many were indexed."""
+    papers = list(Paper.objects.filter(pk__in=ids, indexed_hash=""))
+    if papers:
+        segmentations, vectors = embed_papers(papers)
+        _store(papers, segmentations, vectors)
+    if job_id is not None:
+        ImportJob.objects.filter(pk=job_id).update(index_done=F("index_done") + len(ids), heartbeat=timezone.now())
+    return len(papers)
+
+
+def embed_papers(papers: list[Paper]) -> tuple[list[list[dict]], dict[str, np.ndarray]]:
+    from discovery import aspects
+
+    embedded = aspects.embed_papers([(p.title, p.abstract) for p in papers])
+    segmentations = [[{"text": s, "aspect": a} for s, a in zip(sents, labels)]
+                     for sents, labels in zip(embedded.sentences, embedded.labels)]
+    return segmentations, embedded.vectors
+
+
+def _store(papers: list[Paper], segmentations: list[list[dict]], vectors: dict[str, np.ndarray]) -> None:
+    from discovery import aspects
+
+    now = timezone.now()
+    with transaction.atomic():
+        for row, (paper, segmentation) in enumerate(zip(papers, segmentations)):
+            # Only if the text is still what we embedded: an import that changed it meanwhile
+            # left indexed_hash empty, and the paper goes round again.
+            updated = Paper.objects.filter(pk=paper.pk, title=paper.title, abstract=paper.abstract).update(
+                segmentation=segmentation, indexed_hash=paper.content_hash(), indexed_at=now)
+            if updated:
+                PaperVectors.objects.update_or_create(paper_id=paper.pk, defaults={
+                    "model_key": aspects.MODEL_KEY, "updated_at": now,
+                    **{f"{s}_vec": vectors[s][row].astype(np.float16).tobytes() for s in SPACES}})
+
+
+def job_chunks_done(*, job_id: int) -> bool:
+    return ImportJob.objects.filter(pk=job_id, index_done__gte=F("index_total")).exists()
+
+
+def index_publish_if_pending() -> int | None:
+    """Beat's safety net: publish vectors that no finished chunk got round to publishing."""
+    if PaperVectors.objects.filter(updated_at__gte=IndexState.current().published_at).exists():
+        return index_publish()
+    return None
+
+
+def index_publish(*, job_id: int | None = None, full: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+    """Fold vectors stored since the last publish into the on-disk indexes (or rebuild them
+    all with `full`), then finish the jobs whose papers are all in. Returns the new version."""
+    IndexState.current()
+    # The row lock makes publishes take turns (on every machine): two at once would each
+    # add their rows to the same old version and the second save would drop the first's.
+    with transaction.atomic():
+        state = IndexState.objects.select_for_update().get(pk=1)
+        return _publish(state, full, progress)
+
+
+def _publish(state: IndexState, full: bool, progress) -> int:
+    from discovery.index import IndexSet
+
+    started = timezone.now()
+    index_set = IndexSet.open(settings.INDEX_DIR)
+    rows = PaperVectors.objects.select_related("paper")
+    if not full:
+        rows = rows.filter(updated_at__gte=state.published_at)
+    else:
+        index_set = IndexSet(settings.INDEX_DIR)
+    _add_rows(index_set, rows, progress)
+    gone = np.setdiff1d(index_set.ids, np.fromiter(Paper.objects.values_list("pk", flat=True), dtype=np.int64))
+    if len(gone):
+        index_set.remove(gone)
+    version = index_set.save(force=True)
+    IndexState.objects.filter(pk=state.pk).update(published_at=started, version=version)
+    ImportJob.objects.filter(status=JobStatus.INDEXING, index_done__gte=F("index_total")).update(
+        status=JobStatus.DONE, finished_at=timezone.now())
+    return version
+
+
+def _add_rows(index_set, rows, progress, batch: int = 5000) -> None:
+    total = rows.count()
+    done = 0
+    buffer: list[PaperVectors] = []
+    for row in rows.iterator(chunk_size=batch):
+        buffer.append(row)
+        if len(buffer) >= batch:
+            _add_batch(index_set, buffer)
+            done += len(buffer)
+            buffer = []
+            if progress:
+                progress(done, total)
+    if buffer:
+        _add_batch(index_set, buffer)
+        if progress:
+            progress(total, total)
+
+
+def _add_batch(index_set, rows: list[PaperVectors]) -> None:
+    vectors = {s: np.stack([np.frombuffer(getattr(r, f"{s}_vec"), dtype=np.float16) for r in rows]).astype(np.float32)
+               for s in SPACES}
+    papers = [r.paper for r in rows]
+    index_set.add([p.pk for p in papers], vectors, texts=[f"{p.title}\n{p.abstract}" for p in papers],
+                  years=[p.year or 0 for p in papers], venues=[p.venue for p in papers])
