@@ -222,3 +222,115 @@ def compare_strategies(s: IndexSet, vecs: dict[str, np.ndarray], ids: np.ndarray
             p50, p99 = pct(times)
             cells.append(f"{recall(got, truth[a]):.3f} / {p50:5.1f} / {p99:5.1f}")
         print(f"  {name:24s}" + "".join(f"{c:>26s}" for c in cells))
+
+
+def encoding_latency(titles: list[str], n: int = 30) -> None:
+    from discovery import encoder
+
+    encoder.encode(titles[:1])  # load the model outside the timing
+    times = []
+    for title in titles[:n]:
+        t = time.perf_counter()
+        encoder.encode([title])
+        times.append(time.perf_counter() - t)
+    print(f"  query encoding (all-MiniLM-L6-v2, one title): p50 {pct(times)[0]:.1f} ms, p99 {pct(times)[1]:.1f} ms"
+          " (reported separately: not included in the search latencies below)")
+
+
+def service_latency(s: IndexSet, titles: list[str], qs: list[dict]) -> None:
+    """The search service as the browser calls it: BM25 + dense, fused, k=20."""
+    print(f"\n  {'search(): p50 / p99 ms':34s}" + "".join(f"{v:>16s}" for v in ("all",) + ASPECTS))
+    selective = {"year_min": 2010, "year_max": 2012, "venue": "ACL"}
+    for name, cfg, filters in [("hierarchical (broad=1000)", SearchConfig(), {}),
+                               ("direct", SearchConfig(strategy="direct"), {}),
+                               ("hierarchical, ACL 2010-12 only", SearchConfig(), selective)]:
+        cells = []
+        for view in ("all",) + ASPECTS:
+            _, times, counts = run_service(s, view, qs, cfg, k=20, texts=titles, **filters)
+            cells.append(f"{pct(times)[0]:.1f} / {pct(times)[1]:.1f}")
+        print(f"  {name:34s}" + "".join(f"{c:>16s}" for c in cells))
+    allowed = int(filter_count(s, selective))
+    print(f"  (the filter allows {allowed} of {len(s)} papers; every query still got {min(counts)} of 20 hits)")
+
+
+def filter_count(s: IndexSet, f: dict) -> int:
+    from discovery.search import filter_mask
+
+    return int(filter_mask(s, **f).sum())
+
+
+def corpus_49k(papers: list[dict], real: dict[str, np.ndarray], root: Path) -> tuple[IndexSet, dict]:
+    vecs = synthesize(real, len(papers), SPACES, seed=1)
+    for sp in SPACES:
+        vecs[sp][real["rows"]] = real[sp]
+    print(f"  median nearest-neighbour cosine, {len(real['rows'])} papers: real {nn_cosine(real['paper']):.3f}, "
+          f"synthetic {nn_cosine(np.delete(vecs['paper'], real['rows'], 0)[:len(real['rows'])]):.3f}")
+    ids = np.arange(1, len(papers) + 1)
+    t = time.perf_counter()
+    s = IndexSet.build(root, ids, vecs, texts=[f"{p['title']} {p['abstract']}" for p in papers],
+                       years=[p.get("year") or 0 for p in papers], venues=[p.get("venue") or "" for p in papers])
+    print(f"  IndexSet.build over {len(ids)} papers x 4 spaces + BM25: {time.perf_counter() - t:.1f} s "
+          f"(index type {s.kind('paper')})")
+    return s, vecs
+
+
+def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bool, root: Path) -> None:
+    t = time.perf_counter()
+    vecs = synthesize(real, n, ("paper", "method"), seed=2)
+    ids = np.arange(1, n + 1)
+    print(f"\n== {n:,} synthetic papers (generated in {time.perf_counter() - t:.0f} s) ==")
+    print("  whole-paper space, typed title queries:")
+    compare_index_types(ids, vecs["paper"], qvecs, hnsw=hnsw)
+    s = IndexSet(root)
+    t = time.perf_counter()
+    s.spaces["paper"] = build_space(ids, vecs["paper"], s.cfg)
+    s.spaces["method"] = build_space(ids, vecs["method"], s.cfg)
+    # problem and findings alias the method index: the same cost per query at half the memory
+    s.spaces["problem"] = s.spaces["findings"] = s.spaces["method"]
+    s.meta = Meta(ids, np.zeros(n, np.int16), np.zeros(n, np.int32))
+    print(f"  IndexSet paper + method spaces ({s.kind('paper')}, nprobe {s.cfg.nprobe}) built in "
+          f"{time.perf_counter() - t:.0f} s")
+    qs = [{sp: q for sp in SPACES} for q in qvecs]
+    compare_strategies(s, vecs, ids, f"{n:,} papers, method aspect, typed queries", qs, aspects=("method",))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--real", type=int, default=1500, help="papers embedded with the real encoder")
+    ap.add_argument("--queries", type=int, default=200, help="typed queries (real titles)")
+    ap.add_argument("--large", type=int, default=1_000_000, help="synthetic corpus size; 0 skips it")
+    ap.add_argument("--hnsw-large", action="store_true", help="also build HNSW at --large (minutes)")
+    ap.add_argument("--threads", type=int, default=2, help="FAISS / torch threads")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    faiss.omp_set_num_threads(args.threads)
+    print(f"threads {args.threads}, faiss {faiss.__version__}, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores (timings on a shared machine are noisy)")
+    papers = load_corpus()
+    real = real_sample(papers, args.real)
+    titles, qvecs = query_titles(papers, real["rows"], args.queries)
+    typed = [{sp: q for sp in SPACES} for q in qvecs]
+    print(f"\n== ml_papers: {len(papers)} papers, {len(real['rows'])} really embedded, the rest synthetic ==")
+    encoding_latency(titles)
+    with tempfile.TemporaryDirectory(dir=ROOT / "var" / "cache") as tmp:
+        s, vecs = corpus_49k(papers, real, Path(tmp) / "idx")
+        service_latency(s, titles, typed)
+        ids = s.ids
+        compare_strategies(s, vecs, ids, "typed queries (titles)", typed)
+        rows = real["rows"][:args.queries]
+        like = [{sp: vecs[sp][r] for sp in SPACES} for r in rows]
+        compare_strategies(s, vecs, ids, "more like this paper (real papers' own aspect vectors)", like,
+                           exclude_rows=rows)
+        print("\n  whole-paper space index types, typed queries:")
+        compare_index_types(ids, vecs["paper"], qvecs, hnsw=True)
+        del s, vecs
+        if args.large:
+            large_scale(real, qvecs, args.large, args.hnsw_large, Path(tmp) / "large")
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

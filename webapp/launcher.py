@@ -77,9 +77,10 @@ def services(port: str, data_dir: Path) -> dict[str, list[str]]:
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
+    # SIGINT is what Ctrl-C sends them too: a warm shutdown for Celery, a clean one for beat.
     for proc in procs:
         if proc.poll() is None:
-            proc.terminate()
+            proc.send_signal(signal.SIGINT)
     deadline = time.time() + 15
     for proc in procs:
         try:

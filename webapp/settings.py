@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "webapp.papers",
     "webapp.ui",
+    "webapp.api",
 ]
 
 MIDDLEWARE = [

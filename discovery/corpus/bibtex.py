@@ -2,13 +2,14 @@
 it is parsed as 'key, field = value, ...' where a value is {braced}, "quoted", a number or an
 @string macro, joined with '#'. Recovery from unbalanced braces: an entry still open when a line
 starting with '@type{' appears (or at the end of the file) is reported and the new entry is read,
-so one broken entry costs only itself. Entries in parentheses ('@article(...)') are not read. @string macros are expanded; @comment and @preamble are
-skipped; text outside entries is ignored, as BibTeX does."""
+so one broken entry costs only itself. @string macros are expanded; @comment and @preamble are
+skipped; text outside entries is ignored, as BibTeX does. Entries in parentheses ('@article(...)',
+rare) are not read."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.records import CorpusConfig, Record, RecordError, build_record, flip_name, too_large
 from discovery.corpus.source import iter_lines
@@ -19,8 +20,11 @@ _BRACE = re.compile(r"(?<!\\)[{}]")
 _QUOTED = re.compile(r'(?<!\\)[{}"]')
 _NAME = re.compile(r"\s*([A-Za-z][\w\-:.+/]*)\s*")
 _BARE = re.compile(r"\s*([\w\-:.+/]+)\s*")  # a number or a macro name
-_AND = re.compile(r"\s+and\s+", re.I)
-MONTHS = {m[:3]: m for m in "january february march april may june july august september october november december".split()}
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+MONTHS = {m[:3]: m for m in (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)}
 SKIPPED_TYPES = ("comment", "preamble")
 
 
@@ -85,7 +89,7 @@ def parse_entry(text: str, macros: dict) -> tuple[str, str, dict[str, str]]:
     body = text[start.end():].rstrip()[:-1]  # without the closing brace
     fields, pos, key = {}, 0, ""
     if kind != "string":
-        key, comma, rest = body.partition(",")
+        key, comma, _ = body.partition(",")
         if not comma and "=" in key:
             raise BibtexSyntaxError("no citation key")
         key, pos = key.strip(), len(key) + 1
@@ -121,7 +125,8 @@ def _fields(kind: str, key: str, fields: dict[str, str]) -> dict:
         "abstract": fields.get("abstract", ""),
         "authors": bibtex_authors(fields.get("author", "")),
         "year": fields.get("year") or fields.get("date"),
-        "venue": normalise_text(fields.get("journal") or fields.get("booktitle") or fields.get("journaltitle") or "", drop_braces=True),
+        "venue": normalise_text(fields.get("journal") or fields.get("booktitle") or fields.get("journaltitle") or "",
+                                drop_braces=True),
         "doi": fields.get("doi", ""),
         "arxiv_id": arxiv,
         "url": fields.get("url", ""),

@@ -15,8 +15,8 @@ from discovery.corpus.source import read_sample
 from discovery.corpus.tabular import COLUMNS, column_key, delimiter_of
 
 EXPECTED = "expected JSON, JSON Lines, CSV with a header, BibTeX, RIS, arXiv or OpenAlex JSON, or title/abstract lines"
-_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*\{", re.M)
-_RIS = re.compile(r"^TY\s{1,2}-", re.M)
+_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*\{", re.MULTILINE)
+_RIS = re.compile(r"^TY\s{1,2}-", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _KNOWN_COLUMNS = {alias for field in ("title", "abstract") for alias in COLUMNS[field]}
 

@@ -41,7 +41,8 @@ def arxiv_fields(obj: dict, max_abstract_chars: int) -> dict | str:
     else:
         authors = obj.get("authors")
     versions = obj.get("versions")
-    created = versions[0].get("created") if isinstance(versions, list) and versions and isinstance(versions[0], dict) else None
+    first = versions[0] if isinstance(versions, list) and versions else None
+    created = first.get("created") if isinstance(first, dict) else None
     arxiv_id = clean_arxiv_id(str(obj.get("id") or ""))
     doi = obj.get("doi")
     return {
@@ -106,7 +107,9 @@ DIALECTS = {"json": generic_fields, "jsonl": generic_fields, "arxiv": arxiv_fiel
 
 def guess_dialect(obj: dict) -> str | None:
     """'arxiv' or 'openalex' when the object carries keys only that source uses, else None."""
-    if "abstract_inverted_index" in obj or "authorships" in obj or str(obj.get("id", "")).startswith("https://openalex.org/"):
+    if "abstract_inverted_index" in obj or "authorships" in obj:
+        return "openalex"
+    if str(obj.get("id", "")).startswith("https://openalex.org/"):
         return "openalex"
     if "authors_parsed" in obj or ("journal-ref" in obj and "update_date" in obj):
         return "arxiv"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.dialects import DIALECTS, guess_dialect
 from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError, build_record, too_large
@@ -24,6 +24,7 @@ _IN_CODE = re.compile(r'["{}\[\]]')
 _IN_STRING = re.compile(r'["\\]')
 _SCALAR_END = re.compile(r"[,\]}\s]")
 TRUNCATED = "invalid JSON: the file ends inside this record (truncated?)"
+TRUNCATED_LIST = "invalid JSON: the file ends before the list closes (truncated?)"
 
 
 def to_record(obj, where: str, fmt: str, config: CorpusConfig) -> Record | RecordError:
@@ -163,7 +164,7 @@ def _items(win: _Window, max_bytes: int) -> Iterator[tuple[str, object, str | No
     n = 0
     while not win.take("]"):
         if win.peek() == "":
-            yield f"after record {n} (line {win.line})", None, "invalid JSON: the file ends before the list closes (truncated?)"
+            yield f"after record {n} (line {win.line})", None, TRUNCATED_LIST
             return
         n += 1
         where = f"record {n} (line {win.line})"
@@ -230,7 +231,7 @@ def sniff_json(sample: str) -> tuple[str, dict | None] | None:
             if lists and "title" not in obj:  # one API page on one line
                 return "document", next((x for x in lists[0][:1] if isinstance(x, dict)), None)
             return "lines", obj
-    page = re.match(r'\{\s*"(?:%s|meta)"' % "|".join(RECORD_LISTS), text)
+    page = re.match(r'\{\s*"(?:' + "|".join(RECORD_LISTS) + r'|meta)"', text)
     # No whole line parsed: a pretty-printed document, or lines longer than the sample.
     return ("document" if page or "\n" in text.rstrip() else "lines"), None
 

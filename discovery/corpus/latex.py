@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-GREEK = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon phi chi psi omega"
+GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+    " xi pi rho sigma tau upsilon phi chi psi omega"
+)
 _GREEK_LOWER = dict(zip(GREEK.split(), "αβγδεζηθικλμνξπρστυφχψω"))
 _GREEK_UPPER = {"Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
                 "Upsilon": "Υ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω"}
@@ -36,14 +39,18 @@ SYMBOLS = {
     "big": "", "Big": "", "bigg": "", "Bigg": "", "displaystyle": "", "limits": "", "nolimits": "",
 }
 # Commands whose one braced argument is the text ("\emph{x}" -> "x").
-KEEP_ARGUMENT = set(
-    "emph textit textbf textsc texttt textrm textsf textup textnormal textmd text mathrm mathbf "
-    "mathit mathsf mathtt mathcal mathbb mathfrak mathscr boldsymbol bm operatorname mbox hbox "
-    "underline overline hat tilde bar vec dot ddot widehat widetilde check breve url it bf rm sf tt "
-    "em sc cal".split()
-)
+KEEP_ARGUMENT = {
+    "emph", "textit", "textbf", "textsc", "texttt", "textrm", "textsf", "textup", "textnormal",
+    "textmd", "text", "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "mathbb", "mathfrak",
+    "mathscr", "boldsymbol", "bm", "operatorname", "mbox", "hbox", "underline", "overline", "hat",
+    "tilde", "bar", "vec", "dot", "ddot", "widehat", "widetilde", "check", "breve", "url", "it", "bf",
+    "rm", "sf", "tt", "em", "sc", "cal"
+}
 # Commands dropped together with their argument: references that mean nothing outside the paper.
-DROP_ARGUMENT = set("cite citep citet citealp citeauthor citeyear ref eqref autoref cref Cref label footnote thanks".split())
+DROP_ARGUMENT = {
+    "cite", "citep", "citet", "citealp", "citeauthor", "citeyear", "ref", "eqref", "autoref", "cref",
+    "Cref", "label", "footnote", "thanks"
+}
 # Font commands glued to the next word when a pipeline ate the braces ("\emphcurriculum").
 _GLUED_FONT = re.compile(r"\\(?:emph|textit|textbf|mathcal|mathbb|mathrm|mathbf)(?=[A-Za-z])")
 
@@ -55,7 +62,7 @@ _LETTER_ACCENT = re.compile(r"\\([uvHckrdb])(?:\s*\{\s*\\?([A-Za-z])\s*\}|\s+\\?
 _ESCAPES = {"%": "%", "&": "&", "_": "_", "#": "#", "$": "$", "{": "\x01", "}": "\x02", " ": " ",
             ",": " ", ";": " ", ":": " ", "!": "", "|": "‖"}
 _ESCAPE = re.compile(r"\\([%&_#${} ,;:!|])")
-_MATH = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]|\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)", re.S)
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]|\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)", re.DOTALL)
 _COMMAND = re.compile(r"\\([A-Za-z]+)\*?\s*")
 _SCRIPT = re.compile(r"([\^_])\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
@@ -94,6 +101,7 @@ def _commands(text: str) -> str:
         if name in SYMBOLS and not (has_arg and name in KEEP_ARGUMENT):
             out.append(SYMBOLS[name] + (" " if match.group(0)[-1:].isspace() and SYMBOLS[name] else ""))
         elif end > 0 and name in DROP_ARGUMENT:
+            out.append(out.pop().rstrip())  # 'as in \cite{x}, we' -> 'as in, we'
             pos = end
         elif end > 0:  # a font command, or an unknown one: keep the argument's text
             out.append(_commands(text[pos + 1:end - 1]))

@@ -4,8 +4,8 @@ repeated; blank lines anywhere are ignored. A title line without an abstract lin
 build_record, which catches a file that has fallen out of step (an abstract read as a title)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.records import CorpusConfig, Record, RecordError, build_record, too_large
 from discovery.corpus.source import iter_lines
@@ -26,5 +26,5 @@ def read_text(path: str | Path, config: CorpusConfig) -> Iterator[Record | Recor
             yield build_record({"title": title.text, "abstract": line.text}, where, config)
         title = None
     if title is not None:
-        reason = too_large(config) if title.text is None else "a title without an abstract line after it at the end of the file"
-        yield RecordError(f"line {title.number}", reason)
+        reason = "a title without an abstract line after it at the end of the file"
+        yield RecordError(f"line {title.number}", too_large(config) if title.text is None else reason)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.bibtex import read_bibtex
 from discovery.corpus.detect import sniff_format
@@ -14,7 +14,7 @@ from discovery.corpus.jsonfmt import read_json, sniff_json
 from discovery.corpus.plaintext import read_text
 from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError
 from discovery.corpus.ris import read_ris
-from discovery.corpus.source import _READ_ERRORS, CorruptInput, open_binary, read_sample
+from discovery.corpus.source import READ_ERRORS, CorruptInput, open_binary, read_sample
 from discovery.corpus.tabular import delimiter_of, read_csv
 
 FORMATS = ("jsonl", "json", "csv", "bibtex", "ris", "arxiv", "openalex", "text")
@@ -29,7 +29,9 @@ def _checked_format(path, fmt: str | None, sample: str, config: CorpusConfig) ->
     return fmt
 
 
-def read_records(path: str | Path, fmt: str | None = None, config: CorpusConfig | None = None) -> Iterator[Record | RecordError]:
+def read_records(
+    path: str | Path, fmt: str | None = None, config: CorpusConfig | None = None
+) -> Iterator[Record | RecordError]:
     """Records and per-record errors in file order, in constant memory; the same file always
     gives the same sequence, so a resumed import skips the first N items. Raises FormatError at
     the call for an unreadable file or an unknown format, and at the first item for a CSV file
@@ -58,7 +60,7 @@ _COUNTERS = {
     "lines": re.compile(rb"\n[ \t]*\{"),
     "document": re.compile(rb'"title"\s*:'),
     "text": re.compile(rb"\n[ \t]*\S"),
-    "bibtex": re.compile(rb"\n[ \t]*@[ \t]*(?!string|comment|preamble)[A-Za-z]+[ \t]*\{", re.I),
+    "bibtex": re.compile(rb"\n[ \t]*@[ \t]*(?!string|comment|preamble)[A-Za-z]+[ \t]*\{", re.IGNORECASE),
     "ris": re.compile(rb"\nTY\s{1,2}-"),
 }
 
@@ -85,7 +87,7 @@ def _count_csv_rows(path: str | Path, sample: str) -> int:
         with open_binary(path) as f:
             text = io.TextIOWrapper(f, encoding="utf-8", errors="corpus-cp1252", newline="")
             rows = sum(1 for row in csv.reader(text, delimiter=delimiter_of(first)) if any(row))
-    except (*_READ_ERRORS, csv.Error):
+    except (*READ_ERRORS, csv.Error):
         pass  # as in _count
     return max(rows - 1, 0)
 
@@ -98,6 +100,6 @@ def _count(path: str | Path, pattern: re.Pattern[bytes]) -> int:
                 buf = tail + chunk
                 found += sum(1 for m in pattern.finditer(buf) if m.end() > len(tail))
                 tail = buf[-256:]
-    except _READ_ERRORS:
+    except READ_ERRORS:
         pass  # a broken stream: read_records reports it; count what could be read
     return found

@@ -6,8 +6,8 @@ mid-record has probably lost the end of that record's abstract."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.records import CorpusConfig, Record, RecordError, build_record, too_large
 from discovery.corpus.source import iter_lines
@@ -60,4 +60,5 @@ def read_ris(path: str | Path, config: CorpusConfig) -> Iterator[Record | Record
         elif line.text.strip() and last:
             tags[last][-1] += " " + line.text.strip()  # a value wrapped onto the next line
     if tags is not None and "" not in tags:
-        yield RecordError(f"record {number} (line {first})", "record not closed by 'ER  -' at the end of the file (truncated?)")
+        reason = "record not closed by 'ER  -' at the end of the file (truncated?)"
+        yield RecordError(f"record {number} (line {first})", reason)

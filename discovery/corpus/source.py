@@ -14,15 +14,16 @@ import gzip
 import logging
 import lzma
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from discovery.corpus.records import FormatError
 
 log = logging.getLogger(__name__)
 _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 # What a corrupt or truncated compressed stream raises part-way through a file.
-_READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 CHUNK = 1 << 16
 
 
@@ -66,7 +67,7 @@ def read_sample(path: str | Path, size: int) -> str:
     try:
         with open_binary(path) as f:
             head = f.read(size)
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise FormatError(f"cannot read {path}: {exc}") from exc
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(f"cannot read {path}: it is UTF-16 text; save it as UTF-8")
@@ -93,7 +94,7 @@ def iter_lines(path: str | Path, max_bytes: int) -> Iterator[Line]:
                     number += 1
                     yield Line(number, None)
                     continue
-            except _READ_ERRORS as exc:
+            except READ_ERRORS as exc:
                 raise CorruptInput(f"line {number + 1}", exc) from exc
             if not raw:
                 return
@@ -123,7 +124,7 @@ def iter_chunks(path: str | Path, size: int = CHUNK) -> Iterator[str]:
         while True:
             try:
                 raw = f.read(size)
-            except _READ_ERRORS as exc:
+            except READ_ERRORS as exc:
                 raise CorruptInput(f"byte {offset:,}", exc) from exc
             state = decoder.getstate()
             try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError, build_record, too_large
 from discovery.corpus.source import iter_lines

@@ -9,7 +9,10 @@ import unicodedata
 
 from discovery.corpus.latex import latex_to_text
 
-_INLINE_TAGS = "a abbr b bdi bdo big cite code del dfn em font i ins kbd mark q s samp small span strike strong sub sup tt u var wbr"
+_INLINE_TAGS = (
+    "a abbr b bdi bdo big cite code del dfn em font i ins kbd mark q s samp small span strike strong "
+    "sub sup tt u var wbr"
+)
 _BLOCK_TAGS = (
     "address article aside blockquote br caption dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
     "header hr li main nav ol p pre section table tbody td tfoot th thead title tr ul body html head "
@@ -19,11 +22,11 @@ _BLOCK_TAGS = (
 # Only tags we know (or namespaced ones, as JATS '<jats:p>' and MathML '<mml:mi>'): 'a <b and c> d'
 # in an abstract is maths, not markup, when b is not a tag name.
 _TAG = r"</?(?:[A-Za-z][\w.-]*:)?({names})(?=[\s/>])[^<>]*>"
-_INLINE = re.compile(_TAG.format(names="|".join(_INLINE_TAGS.split())), re.I)
-_BLOCK = re.compile(_TAG.format(names="|".join(_BLOCK_TAGS.split())), re.I)
+_INLINE = re.compile(_TAG.format(names="|".join(_INLINE_TAGS.split())), re.IGNORECASE)
+_BLOCK = re.compile(_TAG.format(names="|".join(_BLOCK_TAGS.split())), re.IGNORECASE)
 _NAMESPACED = re.compile(r"</?[A-Za-z][\w.-]*:[A-Za-z][\w.-]*(?=[\s/>])[^<>]*>")
-_DANGEROUS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_DANGEROUS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 # Anything that may need more than whitespace collapsing; most abstracts have none of it.
 _NEEDS_WORK = re.compile(r"[\\$<&{}~^`\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]|--|''")

@@ -25,13 +25,14 @@ class Command(BaseCommand):
             job = services.import_job_create(path=file, fmt=format, enqueue=background)
         except services.ImportRejected as exc:
             raise CommandError(str(exc)) from None
+        started = time.perf_counter()
         bar = tqdm(total=job.total or None, unit="rec", desc=job.filename, disable=options["verbosity"] == 0)
         if background:
             job = self._follow(job, bar)
         else:
             job = services.import_job_run(job_id=job.pk, on_batch=lambda j: self._advance(bar, j)) or job
         bar.close()
-        self._report(job)
+        self._report(job, time.perf_counter() - started)
 
     def _follow(self, job: ImportJob, bar: tqdm) -> ImportJob:
         while not job.is_finished:
@@ -47,11 +48,14 @@ class Command(BaseCommand):
         bar.n = job.done
         bar.refresh()
 
-    def _report(self, job: ImportJob) -> None:
+    def _report(self, job: ImportJob, seconds: float) -> None:
         job.refresh_from_db()
         if job.status == JobStatus.FAILED:
             raise CommandError(f"import failed: {job.error}")
-        self.stdout.write(f"{job.filename}: {job.summary()} (job #{job.pk})")
+        self.stdout.write(f"{job.filename}: {job.summary()} (job #{job.pk}); "
+                          f"{job.done} records in {seconds:.1f} s, {job.done / max(seconds, 1e-9):.0f} records/s")
+        if job.status == JobStatus.INDEXING:
+            self.stdout.write("indexing continues in the background (Celery workers on the index queue)")
         for failure in job.failures[:SHOWN_FAILURES]:
             self.stdout.write(f"  {failure['location']}: {failure['reason']}")
         if job.failed > SHOWN_FAILURES:

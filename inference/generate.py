@@ -1,0 +1,171 @@
+"""Generation over any step model: chat template, greedy or nucleus sampling (Holtzman et al.,
+2020, top-p), stop strings, streaming, a token budget and a wall-clock timeout.
+
+A step model has `max_seq`, `prefill(ids) -> logits [V]` (starts a fresh sequence) and
+`step(token_id) -> logits [V]`; the int8 engine and the transformers baselines both provide one.
+"""
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .structured import chat_json
+
+
+class GenerationError(RuntimeError):
+    """The model could not produce what was asked (bad JSON after retries, prompt too long...)."""
+
+
+class GenerationTimeout(GenerationError):
+    """The generation ran past its timeout_s."""
+
+
+@dataclass
+class Sampling:
+    temperature: float = 0.0   # 0 means greedy (argmax)
+    top_p: float = 1.0         # nucleus: sample from the smallest set holding this probability mass
+    seed: int | None = None    # fixes the sampled sequence; None draws a fresh one
+
+
+def next_token(logits: torch.Tensor, s: Sampling, gen: torch.Generator | None) -> int:
+    if s.temperature <= 0:
+        return int(logits.argmax())
+    probs = torch.softmax(logits.float() / s.temperature, -1)
+    if s.top_p < 1.0:
+        p, idx = probs.sort(descending=True)
+        keep = p.cumsum(-1) - p < s.top_p  # always keeps the most likely token
+        probs = torch.zeros_like(probs).scatter_(0, idx[keep], p[keep])
+    return int(torch.multinomial(probs, 1, generator=gen))
+
+
+class TextStream:
+    """Turns token ids into text pieces, holding back what might still become a stop string
+    or an incomplete UTF-8 character."""
+
+    def __init__(self, tokenizer, stop: list[str]):
+        self.tok, self.stop = tokenizer, [s for s in stop if s]
+        self.ids: list[int] = []
+        self.sent = 0      # characters already handed out
+        self.done = False  # a stop string was seen
+        self.text = ""     # what has been handed out so far
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        text = self.tok.decode(self.ids, skip_special_tokens=True)
+        for s in self.stop:
+            cut = text.find(s, max(0, self.sent - len(s)))
+            if cut >= 0:
+                self.done, text = True, text[:cut]
+                return self._emit(text, len(text))
+        hold = max([k for s in self.stop for k in range(1, len(s)) if text.endswith(s[:k])], default=0)
+        end = len(text) - hold
+        if text.endswith("\ufffd"):  # a multi-byte character split across tokens
+            end = min(end, len(text) - 1)
+        return self._emit(text, end)
+
+    def flush(self) -> str:
+        text = self.tok.decode(self.ids, skip_special_tokens=True)
+        return "" if self.done else self._emit(text, len(text))
+
+    def _emit(self, text: str, end: int) -> str:
+        piece = text[self.sent:end] if end > self.sent else ""
+        self.sent = max(self.sent, end)
+        self.text = text[:self.sent]
+        return piece
+
+
+class Engine:
+    """The API the workers call: chat() and chat_json(). One generation at a time per process:
+    the KV cache is shared state."""
+
+    def __init__(self, steps, tokenizer, name: str):
+        self.steps, self.tok, self.name = steps, tokenizer, name
+        self.lock = threading.Lock()
+        self.stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
+                         if isinstance(i, int) and i >= 0}
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        if self.tok.chat_template:
+            out = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            return list(out["input_ids"] if hasattr(out, "keys") else out)
+        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+        return self.tok(text).input_ids
+
+    def chat(self, messages: list[dict], max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+             seed: int | None = None, stop: list[str] | None = None, timeout_s: float | None = 60,
+             on_token: Callable[[str], None] | None = None) -> str:
+        return self.complete(self.prompt_ids(messages), max_new_tokens, Sampling(temperature, top_p, seed),
+                             stop or [], timeout_s, on_token)
+
+    def complete(self, ids: list[int], max_new_tokens: int, sampling: Sampling, stop: list[str],
+                 timeout_s: float | None, on_token: Callable[[str], None] | None = None) -> str:
+        deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
+        if len(ids) + max_new_tokens > self.steps.max_seq:
+            max_new_tokens = self.steps.max_seq - len(ids)
+            if max_new_tokens <= 0:
+                raise GenerationError(f"prompt of {len(ids)} tokens leaves no room in the {self.steps.max_seq}-token context")
+        gen = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
+        stream = TextStream(self.tok, stop)
+        emit = on_token or (lambda piece: None)
+        with self.lock:
+            logits = self.steps.prefill(ids)
+            for i in range(max_new_tokens):
+                tid = next_token(logits, sampling, gen)
+                if tid in self.stop_ids:
+                    break
+                piece = stream.push(tid)
+                if piece:
+                    emit(piece)
+                if stream.done:
+                    break
+                if time.monotonic() > deadline:
+                    raise GenerationTimeout(f"{self.name}: generation passed timeout_s={timeout_s} after {i + 1} tokens")
+                if i + 1 < max_new_tokens:
+                    logits = self.steps.step(tid)
+        tail = stream.flush()
+        if tail:
+            emit(tail)
+        return stream.text
+
+    def chat_json(self, messages: list[dict], schema: dict, max_new_tokens: int = 256, retries: int = 2,
+                  **sampling) -> dict:
+        return chat_json(self.chat, messages, schema, max_new_tokens, retries, GenerationError, **sampling)
+
+
+class Int8Steps:
+    """Step-model view of the int8 Llama: positions into its static KV cache."""
+
+    def __init__(self, model):
+        self.model, self.pos = model, 0
+        self.max_seq = model.shape.max_seq
+
+    def prefill(self, ids: list[int]) -> torch.Tensor:
+        self.pos = len(ids)
+        return self.model.forward(torch.tensor(ids), 0)[-1]
+
+    def step(self, token_id: int) -> torch.Tensor:
+        logits = self.model.forward(torch.tensor([token_id]), self.pos)[-1]
+        self.pos += 1
+        return logits
+
+
+class HFSteps:
+    """Step-model view of a transformers causal LM with its own dynamic KV cache."""
+
+    def __init__(self, model, max_seq: int = 2048):
+        self.model, self.past = model, None
+        self.max_seq = min(max_seq, model.config.max_position_embeddings)
+
+    @torch.inference_mode()
+    def prefill(self, ids: list[int]) -> torch.Tensor:
+        out = self.model(torch.tensor([ids]), use_cache=True)
+        self.past = out.past_key_values
+        return out.logits[0, -1]
+
+    @torch.inference_mode()
+    def step(self, token_id: int) -> torch.Tensor:
+        out = self.model(torch.tensor([[token_id]]), past_key_values=self.past, use_cache=True)
+        self.past = out.past_key_values
+        return out.logits[0, -1]

@@ -1,0 +1,26 @@
+import pytest
+
+from tests.ui.corpus import index_corpus, make_papers
+from webapp.papers import ideation
+
+
+@pytest.fixture(autouse=True)
+def _fresh_index(settings, tmp_path):
+    """Each test sees its own (empty) index folder, and rate limits high enough not to
+    interfere (the tests of the limiter set their own)."""
+    settings.INDEX_DIR = tmp_path / "empty-index"
+    settings.RATE_LIMITS = {"search": (10_000, 60), "import": (10_000, 60)}
+    ideation._index_set.cache_clear()
+    yield
+    ideation._index_set.cache_clear()
+
+
+@pytest.fixture
+def papers(db):
+    return make_papers()
+
+
+@pytest.fixture
+def corpus(papers, settings, tmp_path, monkeypatch):
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    return papers

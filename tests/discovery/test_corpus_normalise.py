@@ -1,0 +1,47 @@
+"""Normalisation of LaTeX and HTML to plain text, and the deduplication fingerprint."""
+import pytest
+
+from discovery.corpus import Record, dedup_keys, fingerprint, normalise_text
+
+
+@pytest.mark.parametrize("raw, plain", [
+    (r"$\alpha$-divergence", "α-divergence"),
+    (r"\emph{x} and \textbf{bold}", "x and bold"),
+    (r'{\"o} and M{\"u}ller and \'{\i}', "ö and Müller and í"),
+    (r"\c{c}a \v{s} \ss{} \o", "ça š ß ø"),
+    ("pages 1--10---a dash", "pages 1–10—a dash"),
+    ("AT&amp;T &lt;3 &#x3b1;", "AT&T <3 α"),
+    ("<p>Hello <b>world</b></p><script>alert('x')</script> done", "Hello world done"),
+    ("&lt;script&gt;alert(1)&lt;/script&gt;kept", "kept"),
+    ("<style>p {color: red}</style>H<sub>2</sub>O <jats:p>text</jats:p>", "H2O text"),
+    ("  many \n\t spaces\u00a0here\u200b ", "many spaces here"),
+    (r"$O(n^{2/3})$ in $\mathbb{R}^d$, $\frac{1}{2}$", "O(n^(2/3)) in R^d, 1/2"),
+    (r"costs $5 and $10", "costs $5 and $10"),
+    (r"sets {1, ..., n} stay; {BERT} loses braces", "sets {1, ..., n} stay; BERT loses braces"),
+    (r"as in \cite{foo}, Fig.~3 and ~10\%", "as in, Fig. 3 and ~10%"),
+    (r"the \emphcurriculum of \mathcalO(n)", "the curriculum of O(n)"),
+    ("``quoted''", "“quoted”"),
+    ("a < b and c > d", "a < b and c > d"),
+])
+def test_it_normalises_latex_and_html_to_plain_text(raw, plain):
+    assert normalise_text(raw) == plain
+
+
+def test_it_leaves_no_markup_that_a_browser_would_run():
+    text = normalise_text("<img src=x onerror=alert(1)><script src='evil.js'></script><iframe src='x'></iframe>safe")
+    assert "<" not in text and text == "safe"
+
+
+def test_the_fingerprint_prefers_doi_then_arxiv_then_title():
+    assert fingerprint(Record(title="T", doi="10.1000/x", arxiv_id="2106.09685")) == "doi:10.1000/x"
+    assert fingerprint(Record(title="T", arxiv_id="2106.09685")) == "arxiv:2106.09685"
+    title = "Pre-training of Déep   Nets: a Survey!"
+    assert fingerprint(Record(title=title)) == "title:pretraining of deep nets a survey"
+    assert dedup_keys(Record(title="T", doi="10.1000/x", arxiv_id="1")) == ["doi:10.1000/x", "arxiv:1", "title:t"]
+
+
+def test_the_title_fingerprint_ignores_year_case_accents_and_punctuation():
+    preprint = Record(title="BERT: Pre-training of Deep Bidirectional Transformers", year=2018)
+    published = Record(title="Bert — pretraining of deep bidirectional transformers.", year=2019)
+    assert fingerprint(preprint) == fingerprint(published)
+    assert fingerprint(Record(title="A Different Paper")) != fingerprint(preprint)

@@ -1,0 +1,69 @@
+// The ideation map: the corpus as a Chart.js scatter plot (vendored, see static/vendor/README.md).
+// Titles are fetched on hover from the JSON API and shown with textContent (never as HTML).
+(function () {
+  "use strict";
+  const canvas = document.getElementById("map");
+  if (!canvas || !window.Chart) return;
+  const label = document.getElementById("map-label");
+  const status = document.getElementById("map-status");
+  const highlight = new Set(JSON.parse(document.getElementById("map-highlight").textContent));
+  const paperUrl = (id) => canvas.dataset.paperUrl.replace("/0/", "/" + id + "/");
+  const apiUrl = (id) => canvas.dataset.apiUrl.replace(/0$/, String(id));
+  const titles = new Map();
+
+  function title(id) {
+    if (!titles.has(id)) {
+      titles.set(id, fetch(apiUrl(id)).then((r) => (r.ok ? r.json() : null)).then((p) => (p ? p.title : "")));
+    }
+    return titles.get(id);
+  }
+
+  function columns(data) {
+    const all = [], marked = [];
+    for (let i = 0; i < data.ids.length; i++) {
+      const point = { x: data.x[i], y: data.y[i], id: data.ids[i] };
+      (highlight.has(data.ids[i]) ? marked : all).push(point);
+    }
+    return { all, marked };
+  }
+
+  function draw(data) {
+    const { all, marked } = columns(data);
+    status.textContent = data.ids.length ? `${data.ids.length} papers · index version ${data.version}` +
+      (marked.length ? ` · ${marked.length} highlighted` : "") : "Nothing to show yet: the corpus is not indexed.";
+    canvas.dataset.count = String(data.ids.length);
+    const chart = new Chart(canvas, {
+      type: "scatter",
+      data: { datasets: [
+        { label: "highlighted", data: marked, pointRadius: 5, pointHoverRadius: 7, backgroundColor: "#d1495b", borderColor: "#fff", borderWidth: 1 },
+        { label: "papers", data: all, pointRadius: all.length > 5000 ? 1.2 : 3, pointHoverRadius: 5, backgroundColor: "rgba(36, 86, 166, 0.35)", borderWidth: 0 },
+      ] },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
+        interaction: { mode: "nearest", intersect: true },
+        plugins: { legend: { display: false }, tooltip: { enabled: false } },
+        scales: { x: { display: false }, y: { display: false } },
+        onHover: (event, elements) => hover(chart, event, elements),
+        onClick: (event, elements) => { if (elements.length) window.location = paperUrl(point(chart, elements[0]).id); },
+      },
+    });
+    window.ideationMap = chart;  // for the browser tests
+  }
+
+  function point(chart, element) {
+    return chart.data.datasets[element.datasetIndex].data[element.index];
+  }
+
+  function hover(chart, event, elements) {
+    canvas.style.cursor = elements.length ? "pointer" : "default";
+    if (!elements.length) { label.hidden = true; return; }
+    const p = point(chart, elements[0]);
+    label.style.left = event.x + 12 + "px";
+    label.style.top = event.y + 12 + "px";
+    label.dataset.id = String(p.id);
+    title(p.id).then((t) => { if (label.dataset.id === String(p.id)) { label.textContent = t; label.hidden = !t; } });
+  }
+
+  fetch(canvas.dataset.points).then((r) => r.json()).then(draw)
+    .catch(() => { status.textContent = "The map could not be loaded."; });
+})();
