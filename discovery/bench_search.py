@@ -13,6 +13,7 @@ synthetic mixtures of those (see `synthesize`). Queries are real paper titles, r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -113,6 +114,16 @@ def synthesize(real: dict[str, np.ndarray], n: int, spaces, *, noise: float = 0.
     return out
 
 
+@contextlib.contextmanager
+def build_threads(n: int):
+    """Builds use every core; queries run on one thread (see main)."""
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
 def nn_cosine(x: np.ndarray) -> float:
     """Median cosine of each vector with its nearest other vector."""
     sims = x @ x.T
@@ -146,12 +157,13 @@ def index_bytes(index) -> int:
         return os.path.getsize(f"{tmp}/i")
 
 
-def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, hnsw: bool, k: int = 10,
-                        nprobes=(8, 16, 32)) -> None:
+def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, hnsw: bool, threads: int,
+                        k: int = 10, nprobes=(8, 16, 32, 64)) -> None:
     """Exact (flat) vs IVF (vs HNSW) on one space: build time, memory, p50/p99, recall@k."""
     print(f"\n  {'index':28s} {'build s':>8s} {'MB':>7s} {'p50 ms':>7s} {'p99 ms':>7s} {'recall@10':>9s}")
     t = time.perf_counter()
-    flat = build_space(ids, x, IndexConfig(exact_below=len(ids) + 1))
+    with build_threads(threads):
+        flat = build_space(ids, x, IndexConfig(exact_below=len(ids) + 1))
     build_flat = time.perf_counter() - t
     want, times = timed_search(flat, queries, k)
     row = lambda name, b, idx, tm, r: print(  # noqa: E731
@@ -159,7 +171,8 @@ def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, 
     row("flat (exact)", build_flat, flat, times, 1.0)
     del flat
     t = time.perf_counter()
-    ivf = build_space(ids, x, IndexConfig(exact_below=0))
+    with build_threads(threads):
+        ivf = build_space(ids, x, IndexConfig(exact_below=0))
     build_ivf = time.perf_counter() - t
     for nprobe in nprobes:
         got, times = timed_search(ivf, queries, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
@@ -169,7 +182,8 @@ def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, 
         t = time.perf_counter()
         h = faiss.IndexHNSWFlat(x.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
         h.hnsw.efConstruction = 40
-        h.add(x)
+        with build_threads(threads):
+            h.add(x)
         build_h = time.perf_counter() - t
         for ef in (32, 64):
             got, times = timed_search(h, queries, k, params=faiss.SearchParametersHNSW(efSearch=ef))
@@ -240,10 +254,10 @@ def encoding_latency(titles: list[str], n: int = 30) -> None:
 def service_latency(s: IndexSet, titles: list[str], qs: list[dict]) -> None:
     """The search service as the browser calls it: BM25 + dense, fused, k=20."""
     print(f"\n  {'search(): p50 / p99 ms':34s}" + "".join(f"{v:>16s}" for v in ("all",) + ASPECTS))
-    selective = {"year_min": 2010, "year_max": 2012, "venue": "ACL"}
+    selective = {"year_min": 2015, "year_max": 2017, "venue": "COLT"}
     for name, cfg, filters in [("hierarchical (broad=1000)", SearchConfig(), {}),
                                ("direct", SearchConfig(strategy="direct"), {}),
-                               ("hierarchical, ACL 2010-12 only", SearchConfig(), selective)]:
+                               ("hierarchical, COLT 2015-17 only", SearchConfig(), selective)]:
         cells = []
         for view in ("all",) + ASPECTS:
             _, times, counts = run_service(s, view, qs, cfg, k=20, texts=titles, **filters)
@@ -259,7 +273,7 @@ def filter_count(s: IndexSet, f: dict) -> int:
     return int(filter_mask(s, **f).sum())
 
 
-def corpus_49k(papers: list[dict], real: dict[str, np.ndarray], root: Path) -> tuple[IndexSet, dict]:
+def corpus_49k(papers: list[dict], real: dict[str, np.ndarray], root: Path, threads: int) -> tuple[IndexSet, dict]:
     vecs = synthesize(real, len(papers), SPACES, seed=1)
     for sp in SPACES:
         vecs[sp][real["rows"]] = real[sp]
@@ -267,24 +281,27 @@ def corpus_49k(papers: list[dict], real: dict[str, np.ndarray], root: Path) -> t
           f"synthetic {nn_cosine(np.delete(vecs['paper'], real['rows'], 0)[:len(real['rows'])]):.3f}")
     ids = np.arange(1, len(papers) + 1)
     t = time.perf_counter()
-    s = IndexSet.build(root, ids, vecs, texts=[f"{p['title']} {p['abstract']}" for p in papers],
-                       years=[p.get("year") or 0 for p in papers], venues=[p.get("venue") or "" for p in papers])
+    with build_threads(threads):
+        s = IndexSet.build(root, ids, vecs, texts=[f"{p['title']} {p['abstract']}" for p in papers],
+                           years=[p.get("year") or 0 for p in papers], venues=[p.get("venue") or "" for p in papers])
     print(f"  IndexSet.build over {len(ids)} papers x 4 spaces + BM25: {time.perf_counter() - t:.1f} s "
           f"(index type {s.kind('paper')})")
     return s, vecs
 
 
-def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bool, root: Path) -> None:
+def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bool, root: Path,
+                threads: int) -> None:
     t = time.perf_counter()
     vecs = synthesize(real, n, ("paper", "method"), seed=2)
     ids = np.arange(1, n + 1)
     print(f"\n== {n:,} synthetic papers (generated in {time.perf_counter() - t:.0f} s) ==")
     print("  whole-paper space, typed title queries:")
-    compare_index_types(ids, vecs["paper"], qvecs, hnsw=hnsw)
+    compare_index_types(ids, vecs["paper"], qvecs, hnsw=hnsw, threads=threads)
     s = IndexSet(root)
     t = time.perf_counter()
-    s.spaces["paper"] = build_space(ids, vecs["paper"], s.cfg)
-    s.spaces["method"] = build_space(ids, vecs["method"], s.cfg)
+    with build_threads(threads):
+        s.spaces["paper"] = build_space(ids, vecs["paper"], s.cfg)
+        s.spaces["method"] = build_space(ids, vecs["method"], s.cfg)
     # problem and findings alias the method index: the same cost per query at half the memory
     s.spaces["problem"] = s.spaces["findings"] = s.spaces["method"]
     s.meta = Meta(ids, np.zeros(n, np.int16), np.zeros(n, np.int32))
@@ -300,15 +317,17 @@ def main(argv=None) -> None:
     ap.add_argument("--queries", type=int, default=200, help="typed queries (real titles)")
     ap.add_argument("--large", type=int, default=1_000_000, help="synthetic corpus size; 0 skips it")
     ap.add_argument("--hnsw-large", action="store_true", help="also build HNSW at --large (minutes)")
-    ap.add_argument("--threads", type=int, default=2, help="FAISS / torch threads")
+    ap.add_argument("--threads", type=int, default=2, help="FAISS threads for index builds")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    torch.set_num_threads(args.threads)
-    faiss.omp_set_num_threads(args.threads)
-    print(f"threads {args.threads}, faiss {faiss.__version__}, load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores (timings on a shared machine are noisy)")
+    # One thread per query, as a web or worker process should run FAISS and torch: with OpenMP
+    # on a busy machine a single flat query over 49k took 46 ms on 2 threads and 6 ms on 1.
+    torch.set_num_threads(1)
+    faiss.omp_set_num_threads(1)
+    print(f"queries on 1 thread, builds on {args.threads}; faiss {faiss.__version__}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings on a shared machine are noisy)")
     papers = load_corpus()
     real = real_sample(papers, args.real)
     titles, qvecs = query_titles(papers, real["rows"], args.queries)
@@ -316,7 +335,7 @@ def main(argv=None) -> None:
     print(f"\n== ml_papers: {len(papers)} papers, {len(real['rows'])} really embedded, the rest synthetic ==")
     encoding_latency(titles)
     with tempfile.TemporaryDirectory(dir=ROOT / "var" / "cache") as tmp:
-        s, vecs = corpus_49k(papers, real, Path(tmp) / "idx")
+        s, vecs = corpus_49k(papers, real, Path(tmp) / "idx", args.threads)
         service_latency(s, titles, typed)
         ids = s.ids
         compare_strategies(s, vecs, ids, "typed queries (titles)", typed)
@@ -325,10 +344,10 @@ def main(argv=None) -> None:
         compare_strategies(s, vecs, ids, "more like this paper (real papers' own aspect vectors)", like,
                            exclude_rows=rows)
         print("\n  whole-paper space index types, typed queries:")
-        compare_index_types(ids, vecs["paper"], qvecs, hnsw=True)
+        compare_index_types(ids, vecs["paper"], qvecs, hnsw=True, threads=args.threads)
         del s, vecs
         if args.large:
-            large_scale(real, qvecs, args.large, args.hnsw_large, Path(tmp) / "large")
+            large_scale(real, qvecs, args.large, args.hnsw_large, Path(tmp) / "large", args.threads)
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 

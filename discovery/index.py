@@ -116,6 +116,17 @@ def reconstruct(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
     return index.reconstruct_batch(ids)
 
 
+def flat_view(index: faiss.IndexIDMap2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vectors, sorted ids, row of each sorted id): a zero-copy view of a flat space. Gathering
+    1000 candidates from it takes ~0.1 ms; reconstruct_batch took 2 ms (24 ms for 3000). Valid
+    until the index is next modified."""
+    flat = faiss.downcast_index(index.index)
+    x = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    id_map = faiss.vector_to_array(index.id_map)
+    order = np.argsort(id_map, kind="stable")
+    return x, id_map[order], order
+
+
 def needs_rebuild(index: faiss.Index, trained_on: int, cfg: IndexConfig) -> bool:
     n = index.ntotal
     if space_kind(index) != index_kind(n, cfg):
@@ -259,6 +270,8 @@ class IndexSet:
         self.lexical = BM25()
         self.meta = Meta()
         self.version = 0
+        self._generation = 0  # bumped by every change: invalidates the flat views below
+        self._views: dict[str, tuple] = {}
         self._current_mtime = 0
         self._checked_at = 0.0
 
@@ -295,6 +308,7 @@ class IndexSet:
             meta = Meta(z["ids"], z["year"], z["venue"], [str(v) for v in z["venues"]])
         # swap everything at once so a concurrent search sees the old or the new set
         self.spaces, self.lexical, self.meta = spaces, lexical, meta
+        self._views = {}
         self.trained_on = manifest["trained_on"]
         self.version = manifest["version"]
 
@@ -338,7 +352,18 @@ class IndexSet:
         return search_space(self.spaces[aspect], query_vec, k, allowed_ids=allowed)
 
     def reconstruct(self, aspect: str, ids: np.ndarray) -> np.ndarray:
-        return reconstruct(self.spaces[aspect], ids)
+        """Stored vectors of `ids` (KeyError for an id not in this space)."""
+        index = self.spaces[aspect]
+        if space_kind(index) == "ivf":
+            return reconstruct(index, ids)
+        key = (index, index.ntotal, self._generation)
+        if self._views.get(aspect, (None,))[:3] != key:
+            self._views[aspect] = key + flat_view(index)
+        x, sorted_ids, order = self._views[aspect][3:]
+        rows = sorted_rows(sorted_ids, np.asarray(ids, np.int64))
+        if (rows < 0).any():
+            raise KeyError(f"ids not in the {aspect} space: {np.asarray(ids)[rows < 0][:5]}")
+        return x[order[rows]]
 
     # -- writing -------------------------------------------------------------------------------
     def add(self, ids, vectors_by_aspect: dict[str, np.ndarray], *, texts: list[str] | None = None,
@@ -349,6 +374,7 @@ class IndexSet:
         ids = np.asarray(ids, dtype=np.int64)
         if len(np.unique(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
+        self._generation += 1
         for space, vectors in vectors_by_aspect.items():
             if space not in SPACES:
                 raise KeyError(f"unknown space {space!r}; expected one of {SPACES}")
@@ -372,6 +398,7 @@ class IndexSet:
 
     def remove(self, ids) -> None:
         ids = np.asarray(ids, dtype=np.int64)
+        self._generation += 1
         for space in SPACES:
             self.spaces[space].remove_ids(ids)
         self.lexical.remove(ids)

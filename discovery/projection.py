@@ -71,13 +71,17 @@ def _save_atomic(path: Path, ids: np.ndarray, xy: np.ndarray) -> None:
 
 def cached_projection(cache_dir: Path | str, version: int, space: str,
                       load_vectors: Callable[[], tuple[np.ndarray, np.ndarray]],
-                      cfg: ProjectionConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      cfg: ProjectionConfig | None = None, expect_count: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(ids int64, xy uint16 (n, 2)) for the index version, computed once and then read from disk.
-    `load_vectors` returns (ids, vectors) and is only called on a cache miss."""
+    `load_vectors` returns (ids, vectors) and is only called on a cache miss. `expect_count`
+    guards against an index folder deleted and rebuilt, whose versions start again at 1."""
     path = cache_file(cache_dir, version, space)
     try:
         with np.load(path) as data:
-            return data["ids"], data["xy"]
+            ids, xy = data["ids"], data["xy"]
+        if expect_count is None or len(ids) == expect_count:
+            return ids, xy
     except (FileNotFoundError, OSError, KeyError, ValueError):
         pass  # missing or torn by a crash: recompute
     ids, vectors = load_vectors()

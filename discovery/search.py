@@ -79,10 +79,25 @@ def filter_mask(index_set: IndexSet, *, year_min: int | None = None, year_max: i
     return mask
 
 
-def space_sims(index_set: IndexSet, ids: np.ndarray, query_vectors: dict[str, np.ndarray],
-               spaces=SPACES) -> dict[str, np.ndarray]:
-    """Exact cosine of each candidate with the query, per space (vectors are L2-normalised)."""
-    return {s: index_set.reconstruct(s, ids) @ query_vectors[s] for s in spaces}
+class SpaceSims(dict):
+    """Exact cosine of each candidate with the query, per space (vectors are L2-normalised),
+    computed on first access: a score function that reads one aspect pays for one."""
+
+    def __init__(self, index_set: IndexSet, ids: np.ndarray, query_vectors: dict[str, np.ndarray]):
+        super().__init__()
+        self.index_set, self.ids, self.query_vectors = index_set, ids, query_vectors
+
+    def __missing__(self, space: str) -> np.ndarray:
+        self[space] = self.index_set.reconstruct(space, self.ids) @ self.query_vectors[space]
+        return self[space]
+
+    def all(self) -> dict[str, np.ndarray]:
+        return {s: self[s] for s in SPACES}
+
+
+def space_sims(index_set: IndexSet, ids: np.ndarray, query_vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cosine of each candidate with the query in every space."""
+    return SpaceSims(index_set, ids, query_vectors).all()
 
 
 def _valid(ids: np.ndarray) -> np.ndarray:
@@ -98,7 +113,7 @@ def dense_candidates(index_set: IndexSet, query_vectors: dict[str, np.ndarray], 
         return _valid(ids[0])
     _, broad = index_set.search("paper", query_vectors["paper"], max(cfg.broad_k, k), allowed_ids_mask=mask)
     broad = _valid(broad[0])
-    scores = cfg.score_fn(space_sims(index_set, broad, query_vectors), view)
+    scores = cfg.score_fn(SpaceSims(index_set, broad, query_vectors), view)
     top = np.argsort(-scores, kind="stable")[:k]
     return broad[top]
 
@@ -150,7 +165,7 @@ def search(index_set: IndexSet, *, query_text: str | None = None,
     t3 = time.perf_counter()
     ids = np.union1d(dense, lex_ids)
     ids = ids[~np.isin(ids, np.asarray(exclude_ids, np.int64))]
-    sims = space_sims(index_set, ids, q)
+    sims = SpaceSims(index_set, ids, q)
     dense_score = cfg.score_fn(sims, aspect)
     lex = _lookup(index_set, lex_all, ids)
     if query_text:
@@ -159,6 +174,7 @@ def search(index_set: IndexSet, *, query_text: str | None = None,
     else:
         fused = dense_score
     order = np.argsort(-fused, kind="stable")[offset:offset + k]
+    sims = sims.all()
     hits = [_hit(ids[i], fused[i], sims, i, lex[i], aspect) for i in order]
     t4 = time.perf_counter()
     ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731

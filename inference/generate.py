@@ -95,9 +95,12 @@ class Engine:
 
     def chat(self, messages: list[dict], max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
              seed: int | None = None, stop: list[str] | None = None, timeout_s: float | None = 60,
-             on_token: Callable[[str], None] | None = None) -> str:
-        return self.complete(self.prompt_ids(messages), max_new_tokens, Sampling(temperature, top_p, seed),
-                             stop or [], timeout_s, on_token)
+             on_token: Callable[[str], None] | None = None, assistant_prefix: str = "") -> str:
+        """The assistant's reply; assistant_prefix is put in its mouth (and returned with the reply)."""
+        ids = self.prompt_ids(messages) + (self.tok(assistant_prefix, add_special_tokens=False).input_ids
+                                           if assistant_prefix else [])
+        return assistant_prefix + self.complete(ids, max_new_tokens, Sampling(temperature, top_p, seed),
+                                                stop or [], timeout_s, on_token)
 
     def complete(self, ids: list[int], max_new_tokens: int, sampling: Sampling, stop: list[str],
                  timeout_s: float | None, on_token: Callable[[str], None] | None = None) -> str:

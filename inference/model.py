@@ -4,7 +4,7 @@ At 135M parameters a decoded token costs ~134M int8 MACs, about as long as the ~
 operator calls that transformers spends on it. So this module keeps one op per step where it can:
 fused q|k|v and gate|up projections, the SwiGLU product and the residual add fused into the
 following int8 matmul, rotary embedding fused with the append to a preallocated (static) KV
-cache, and attention by torch's scaled_dot_product_attention.
+cache, and single-query attention in the kernel module (torch's SDPA for prompt blocks).
 
 The tied embedding is read from the int8 output head (row q * row scale), so the token table is
 stored once, in int8.
@@ -62,22 +62,24 @@ class Int8Llama:
     @torch.inference_mode()
     def forward(self, ids: torch.Tensor, pos: int, all_logits: bool = False) -> torch.Tensor:
         """ids: [M] token ids written at positions pos..pos+M-1 of the cache."""
-        s, thr = self.shape, self.threshold
+        s, thr, eps = self.shape, self.threshold, self.shape.norm_eps
         m = ids.numel()
         h = self.embed(ids)
         for i, L in enumerate(self.layers):
-            x = F.rms_norm(h, (s.dim,), L.attn_norm, s.norm_eps)
-            qkv = q8.int8_linear(x, L.qkv, thr)
+            qkv = q8.int8_linear(h, L.qkv, thr, norm=L.attn_norm, eps=eps)
             q = self._rope(qkv, self.cos, self.sin, self.k_cache[i], self.v_cache[i], pos, s.n_heads)
-            a = attend(q, self.k_cache[i], self.v_cache[i], pos, m)
+            a = self._attend(q, self.k_cache[i], self.v_cache[i], pos, m)
             h = q8.int8_linear(a, L.o, thr, residual=h)
-            x = F.rms_norm(h, (s.dim,), L.mlp_norm, s.norm_eps)
-            gu = q8.int8_linear(x, L.gate_up, thr)
+            gu = q8.int8_linear(h, L.gate_up, thr, norm=L.mlp_norm, eps=eps)
             h = q8.int8_linear(gu, L.down, thr, silu_mul=True, residual=h)
         if not all_logits:
             h = h[-1:]
-        x = F.rms_norm(h, (s.dim,), self.final_norm, s.norm_eps)
-        return q8.int8_linear(x, self.head, thr)
+        return q8.int8_linear(h, self.head, thr, norm=self.final_norm, eps=eps)
+
+    def _attend(self, q, k_cache, v_cache, pos: int, m: int) -> torch.Tensor:
+        if m == 1 and kernels.available():
+            return kernels.ops().attend_one(q, k_cache, v_cache, pos + 1)
+        return attend(q, k_cache, v_cache, pos, m)
 
     def nbytes(self) -> int:
         ws = [self.head] + [w for L in self.layers for w in (L.qkv, L.o, L.gate_up, L.down)]

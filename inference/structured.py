@@ -12,8 +12,12 @@ import jsonschema_rs
 
 
 def schema_prompt(schema: dict) -> str:
-    return ("Reply with one JSON object and nothing else. It must match this JSON Schema:\n"
-            + json.dumps(schema, separators=(",", ":")))
+    """A small model follows an example far better than a schema, so it gets both."""
+    example = json.dumps(minimal_instance(schema))
+    notes = "".join(f"\n- {k}: {v['description']}" for k, v in schema.get("properties", {}).items()
+                    if isinstance(v, dict) and v.get("description"))
+    return (f"Reply with only a JSON object shaped like this example: {example}{notes}\n"
+            f"It must validate against this JSON Schema: {json.dumps(schema, separators=(',', ':'))}")
 
 
 def extract_json(text: str):
@@ -52,31 +56,64 @@ def repair(body: str) -> str:
 
 
 def chat_json(chat, messages: list[dict], schema: dict, max_new_tokens: int, retries: int, error_cls, **sampling):
-    """Ask `chat` for JSON matching schema; dict on success, error_cls with the last problem otherwise."""
+    """Ask `chat` for JSON matching schema; dict on success, error_cls with the last problem otherwise.
+    The first attempt is free-form; retries write the keys and punctuation themselves and let the
+    model fill in one value at a time (see guided_object)."""
     validator = jsonschema_rs.validator_for(schema)
     convo = [{"role": "system", "content": schema_prompt(schema)}] + [m for m in messages if m["role"] != "system"]
     if messages and messages[0]["role"] == "system":
         convo[0]["content"] = messages[0]["content"] + "\n\n" + convo[0]["content"]
     problem = ""
-    for _ in range(retries + 1):
-        reply = chat(convo, max_new_tokens=max_new_tokens, **sampling)
+    for attempt in range(retries + 1):
         try:
-            obj = extract_json(reply)
+            if attempt == 0 or not schema.get("properties"):
+                obj = extract_json(chat(convo, max_new_tokens=max_new_tokens, assistant_prefix="{", **sampling))
+            else:
+                obj = guided_object(chat, convo, schema, max_new_tokens, **sampling)
         except ValueError as exc:
             problem = f"not JSON ({exc})"
-        else:
-            errors = [e.message for e in validator.iter_errors(obj)]
-            if not errors:
-                return obj
-            problem = "does not match the schema: " + "; ".join(errors[:3])
-        convo = convo + [{"role": "assistant", "content": reply},
-                         {"role": "user", "content": f"That reply is {problem}. Reply again with only the JSON object."}]
+            continue
+        errors = [e.message for e in validator.iter_errors(obj)]
+        if not errors:
+            return obj
+        problem = "does not match the schema: " + "; ".join(errors[:3])
     raise error_cls(f"no schema-valid JSON after {retries + 1} attempts; last reply {problem}")
 
 
-def minimal_instance(schema: dict, seed: str = ""):
+def guided_object(chat, convo: list[dict], schema: dict, max_new_tokens: int, **sampling) -> dict:
+    """Build the object key by key: the prefix holds the JSON so far, the model writes one value,
+    stopped by the character that ends it. Values of other types are left to the repair step."""
+    text = "{"
+    budget = max(16, max_new_tokens // max(1, len(schema["properties"])))
+    for i, (key, sub) in enumerate(schema["properties"].items()):
+        text += (", " if i else "") + json.dumps(key) + ": "
+        kind = sub.get("type") if isinstance(sub, dict) else None
+        opener, stop, closer = {"string": ('"', ['"', "\n"], '"'), "array": ("[", ["]"], "]"),
+                                "integer": ("", [",", "}", "\n"], ""), "number": ("", [",", "}", "\n"], ""),
+                                "boolean": ("", [",", "}", "\n"], "")}.get(kind, ("", ["\n"], ""))
+        if kind == "array" and sub.get("items", {}).get("type") == "string":
+            opener, stop, closer = '["', ["]", "\n\n"], "]"
+        if "enum" in sub:
+            text += json.dumps(sub["enum"][0])
+            continue
+        text = chat(convo, max_new_tokens=budget, assistant_prefix=text + opener, stop=stop, **sampling).rstrip() + closer
+    return coerce(extract_json(text + "}"), schema)
+
+
+def coerce(obj: dict, schema: dict) -> dict:
+    """Small models write 1 or "yes" for true; map the unambiguous cases onto the schema's type."""
+    truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    for key, sub in schema.get("properties", {}).items():
+        value = obj.get(key)
+        if isinstance(sub, dict) and sub.get("type") == "boolean" and str(value).lower() in truth:
+            obj[key] = truth[str(value).lower()]
+    return obj
+
+
+def minimal_instance(schema: dict, seed: str | None = None):
     """A deterministic value valid against simple schemas (type, properties, required, items,
-    enum, const, min/max bounds); strings are derived from seed so different prompts differ."""
+    enum, const, min/max bounds); strings are derived from seed so different prompts differ,
+    or are "..." without one (the example shown to the model)."""
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -89,10 +126,10 @@ def minimal_instance(schema: dict, seed: str = ""):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
-        return {k: minimal_instance(props.get(k, {}), f"{seed}/{k}") for k in props}
+        return {k: minimal_instance(props.get(k, {}), seed and f"{seed}/{k}") for k in props}
     if kind == "array":
         n = schema.get("minItems", 1)
-        return [minimal_instance(schema.get("items", {}), f"{seed}/{i}") for i in range(n)]
+        return [minimal_instance(schema.get("items", {}), seed and f"{seed}/{i}") for i in range(n)]
     if kind in ("integer", "number"):
         lo = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
         return int(lo) if kind == "integer" else float(lo)
@@ -100,6 +137,6 @@ def minimal_instance(schema: dict, seed: str = ""):
         return False
     if kind == "null":
         return None
-    text = "stub-" + hashlib.sha256(seed.encode()).hexdigest()[:8]
+    text = "..." if seed is None else "stub-" + hashlib.sha256(seed.encode()).hexdigest()[:8]
     lo, hi = schema.get("minLength", 0), schema.get("maxLength", len(text))
     return (text * (lo // len(text) + 1))[:max(lo, min(hi, len(text)))]

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "webapp.papers",
     "webapp.ui",
     "webapp.api",
+    "webapp.reports",
 ]
 
 MIDDLEWARE = [

@@ -75,7 +75,7 @@ def _value(body: str, pos: int, macros: dict) -> tuple[str, int]:
             if not match:
                 raise BibtexSyntaxError(f"expected a value at {body[pos:pos + 20]!r}")
             word, end = match.group(1), match.end()
-            parts.append(word if word.isdigit() else macros.get(word.casefold(), MONTHS.get(word.casefold()[:3], word)))
+            parts.append(macros.get(word.casefold(), MONTHS.get(word.casefold(), word)))
         rest = body[end:].lstrip()
         if not rest.startswith("#"):
             return "".join(parts), end
@@ -176,17 +176,18 @@ def read_bibtex(path: str | Path, config: CorpusConfig) -> Iterator[Record | Rec
     macros: dict[str, str] = {}
     number = 0
     for first, text, problem in _entries(path, config):
-        kind = ENTRY_START.match(text).group(1).casefold() if text else ""
+        kind, key, fields = (ENTRY_START.match(text).group(1).casefold() if text else ""), "", {}
         if kind in SKIPPED_TYPES:
             continue
-        try:
-            kind, key, fields = parse_entry(text, macros) if text else ("", "", {})
-        except BibtexSyntaxError as exc:
-            problem = str(exc)
-            key = text.partition("{")[2].partition(",")[0].strip()
+        if text:
+            try:
+                kind, key, fields = parse_entry(text, macros)
+            except BibtexSyntaxError as exc:
+                problem = str(exc)
+                key = text.partition("{")[2].partition(",")[0].strip()
         if kind == "string":
-            macros.update((k, v) for k, v in fields.items())
+            macros.update(fields)  # a broken @string defines nothing; its uses stay bare words
             continue
         number += 1
-        where = f"entry {number}" + (f" '{key}'" if text and key else "") + f" (line {first})"
+        where = f"entry {number}" + (f" '{key}'" if key else "") + f" (line {first})"
         yield RecordError(where, problem) if problem else build_record(_fields(kind, key, fields), where, config)

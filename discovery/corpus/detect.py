@@ -25,12 +25,14 @@ def _is_csv(lines: list[str]) -> bool:
     delimiter = delimiter_of(lines[0])
     if delimiter not in lines[0]:
         return False
-    header = next(csv.reader(lines[:1], delimiter=delimiter))
+    try:
+        header, second = (next(csv.reader([line], delimiter=delimiter), []) for line in lines[:2])
+    except csv.Error:  # a stray carriage return: not a table we could read anyway
+        return False
     if _KNOWN_COLUMNS & {column_key(h) for h in header}:
         return True
     # Unknown columns: still a table if the header is short names and the next row lines up,
     # so that reading it says which columns are missing instead of pairing lines as text.
-    second = next(csv.reader(lines[1:2], delimiter=delimiter), [])
     return len(header) >= 3 and len(second) == len(header) and all(0 < len(h.strip()) <= 40 for h in header)
 
 
@@ -39,7 +41,8 @@ def _why_not(text: str) -> str:
         return "it is a PDF"
     if text.startswith("PK\x03\x04"):
         return "it is a zip archive; unzip it first"
-    if _CONTROL.search(text[:4096]):
+    head = text[:4096]
+    if "\x00" in head or len(_CONTROL.findall(head)) > len(head) // 100:  # a stray form feed is text
         return "it is binary, not text"
     if text.startswith("<"):
         return "it looks like XML or HTML"

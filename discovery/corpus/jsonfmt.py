@@ -122,7 +122,8 @@ class _Window:
 
     def value(self, max_bytes: int) -> tuple[object, str | None]:
         """The next JSON value, or (None, why not)."""
-        self.peek()
+        if self.peek() == "":
+            return None, TRUNCATED
         try:
             obj, end = _DECODER.raw_decode(self.buf, self.pos)
             if end < len(self.buf) or self.eof:

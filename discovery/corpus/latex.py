@@ -38,8 +38,8 @@ SYMBOLS = {
     "LaTeX": "LaTeX", "TeX": "TeX", "quad": " ", "qquad": " ", "left": "", "right": "",
     "big": "", "Big": "", "bigg": "", "Bigg": "", "displaystyle": "", "limits": "", "nolimits": "",
 }
-# Commands whose one braced argument is the text ("\emph{x}" -> "x").
-KEEP_ARGUMENT = {
+# Commands that only style their argument ("\emph{x}" -> "x"); bare, as switches, they vanish.
+FONTS = {
     "emph", "textit", "textbf", "textsc", "texttt", "textrm", "textsf", "textup", "textnormal",
     "textmd", "text", "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "mathbb", "mathfrak",
     "mathscr", "boldsymbol", "bm", "operatorname", "mbox", "hbox", "underline", "overline", "hat",
@@ -49,7 +49,7 @@ KEEP_ARGUMENT = {
 # Commands dropped together with their argument: references that mean nothing outside the paper.
 DROP_ARGUMENT = {
     "cite", "citep", "citet", "citealp", "citeauthor", "citeyear", "ref", "eqref", "autoref", "cref",
-    "Cref", "label", "footnote", "thanks"
+    "Cref", "label", "footnote", "thanks", "begin", "end", "vspace", "hspace"
 }
 # Font commands glued to the next word when a pipeline ate the braces ("\emphcurriculum").
 _GLUED_FONT = re.compile(r"\\(?:emph|textit|textbf|mathcal|mathbb|mathrm|mathbf)(?=[A-Za-z])")
@@ -63,7 +63,10 @@ _ESCAPES = {"%": "%", "&": "&", "_": "_", "#": "#", "$": "$", "{": "\x01", "}": 
             ",": " ", ";": " ", ":": " ", "!": "", "|": "‖"}
 _ESCAPE = re.compile(r"\\([%&_#${} ,;:!|])")
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]|\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)", re.DOTALL)
-_COMMAND = re.compile(r"\\([A-Za-z]+)\*?\s*")
+_COMMAND = re.compile(r"\\([A-Za-z]+)\*?(\s*)")
+_COMMAND_ARG = re.compile(r"\\([A-Za-z]+)\*?\s*\{([^{}]*)\}")
+# 'as in \cite{x}, we' -> 'as in, we' (an optional [p. 3] included)
+_DROPPED = re.compile(r"\s*\\(?:" + "|".join(sorted(DROP_ARGUMENT)) + r")\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
 _SCRIPT = re.compile(r"([\^_])\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
@@ -76,40 +79,29 @@ def _accent(match: re.Match) -> str:
     return unicodedata.normalize("NFC", letter + _ACCENTS[match.group(1)])
 
 
-def _argument_end(text: str, start: int) -> int:
-    """Index after the brace group opening at text[start] ('{'), or -1 if it never closes."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
+def _with_argument(match: re.Match) -> str:
+    """An innermost '\\name{arg}': a symbol stays before its argument; any other command leaves
+    just the argument (font commands, and unknown ones, whose argument is most likely text)."""
+    return SYMBOLS.get(match.group(1), "") + match.group(2)
+
+
+def _bare(match: re.Match) -> str:
+    name = match.group(1)
+    if name in FONTS or name in DROP_ARGUMENT:
+        return ""  # an old-style switch: '{\\em text}'
+    word = SYMBOLS.get(name, name)
+    return word + (" " if match.group(2) and word else "")
 
 
 def _commands(text: str) -> str:
-    out, pos = [], 0
-    for match in _COMMAND.finditer(text):
-        if match.start() < pos:
-            continue
-        out.append(text[pos:match.start()])
-        name, pos = match.group(1), match.end()
-        has_arg = pos < len(text) and text[pos] == "{"
-        end = _argument_end(text, pos) if has_arg else -1
-        if name in SYMBOLS and not (has_arg and name in KEEP_ARGUMENT):
-            out.append(SYMBOLS[name] + (" " if match.group(0)[-1:].isspace() and SYMBOLS[name] else ""))
-        elif end > 0 and name in DROP_ARGUMENT:
-            out.append(out.pop().rstrip())  # 'as in \cite{x}, we' -> 'as in, we'
-            pos = end
-        elif end > 0:  # a font command, or an unknown one: keep the argument's text
-            out.append(_commands(text[pos + 1:end - 1]))
-            pos = end
-        elif name not in DROP_ARGUMENT and name not in KEEP_ARGUMENT:
-            out.append(name + (" " if match.group(0)[-1:].isspace() else ""))
-    out.append(text[pos:])
-    return "".join(out)
+    """Commands resolved innermost first, by regular expressions only (no recursion, no scanning
+    loop), so a hostile abstract costs linear time; nesting deeper than 4 keeps its braces."""
+    for _ in range(4):
+        text, dropped = _DROPPED.subn("", text)
+        text, kept = _COMMAND_ARG.subn(_with_argument, text)
+        if not dropped + kept:
+            break
+    return _COMMAND.sub(_bare, text)
 
 
 def _script(match: re.Match) -> str:

@@ -39,7 +39,8 @@ def read_ris(path: str | Path, config: CorpusConfig) -> Iterator[Record | Record
         match = TAG.match(line.text.rstrip("\r\n")) if line.text is not None else None
         tag = match.group(1) if match else ""
         if tag == "TY" and tags is not None:
-            yield build_record(ris_fields(tags), f"record {number} (line {first})", config)
+            if "" not in tags:
+                yield build_record(ris_fields(tags), f"record {number} (line {first})", config)
             tags = None
         if tags is None:
             if not match or tag == "ER":

@@ -63,12 +63,17 @@ def open_binary(path: str | Path) -> Iterator[BinaryIO]:
 
 
 def read_sample(path: str | Path, size: int) -> str:
-    """The first `size` decompressed bytes as text; FormatError when the file cannot be read."""
+    """The first `size` decompressed bytes as text (less if the stream breaks early: the reader
+    reports that where it happens); FormatError when nothing can be read."""
+    head = b""
     try:
         with open_binary(path) as f:
-            head = f.read(size)
+            # read1: a broken stream then loses only the piece it broke in, not the whole sample
+            while len(head) < size and (piece := f.read1(min(CHUNK, size - len(head)))):
+                head += piece
     except READ_ERRORS as exc:
-        raise FormatError(f"cannot read {path}: {exc}") from exc
+        if not head:
+            raise FormatError(f"cannot read {path}: {exc}") from exc
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(f"cannot read {path}: it is UTF-16 text; save it as UTF-8")
     text = codecs.getincrementaldecoder("utf-8")("corpus-cp1252").decode(head)

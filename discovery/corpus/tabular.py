@@ -61,7 +61,10 @@ def read_csv(path: str | Path, config: CorpusConfig) -> Iterator[Record | Record
     source = lines()
     first = next((text for text in source if text.strip()), "")
     delimiter = delimiter_of(first)
-    header = next(csv.reader([first], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([first], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise FormatError(f"{path}: the CSV header cannot be read: {exc}") from exc
     columns = header_fields(header)
     missing = [f for f in REQUIRED if f not in columns]
     if missing:

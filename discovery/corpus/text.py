@@ -29,7 +29,7 @@ _DANGEROUS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECA
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 # Anything that may need more than whitespace collapsing; most abstracts have none of it.
-_NEEDS_WORK = re.compile(r"[\\$<&{}~^`\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]|--|''")
+_NEEDS_WORK = re.compile(r"[\\$<&{}~^`\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
 def strip_html(text: str) -> str:
@@ -44,7 +44,7 @@ def strip_html(text: str) -> str:
 def normalise_text(text: str, drop_braces: bool = False) -> str:
     """Plain, NFC-normalised, single-spaced text from a title or abstract that may hold HTML or
     LaTeX. drop_braces: every brace is grouping (BibTeX values)."""
-    if _NEEDS_WORK.search(text):
+    if _NEEDS_WORK.search(text) or "--" in text or "''" in text:
         text = _INVISIBLE.sub("", strip_html(text))
         text = latex_to_text(text, drop_braces=drop_braces)
     text = " ".join(text.split())

@@ -70,14 +70,29 @@ RowQuant quantize_row(const float* h, int64_t K, const uint8_t* is_static, float
 // x: [M, K] (or [M, 2K] with silu_mul: h = silu(x[:, :K]) * x[:, K:], the SwiGLU gate).
 // wq: [N, K] int8, wscale: [N], wsum: [N] int32 (row sums, to undo the +128 shift),
 // outl_idx: [P] calibrated outlier columns, w_outl: [N, P] their fp32 weights.
+// norm_w: RMSNorm (Zhang & Sennrich, 2019) weight applied to x first, the Llama pre-norm.
 torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscale,
                           torch::Tensor wsum, torch::Tensor outl_idx, torch::Tensor w_outl,
-                          double threshold, bool silu_mul, c10::optional<torch::Tensor> residual) {
+                          double threshold, bool silu_mul, c10::optional<torch::Tensor> residual,
+                          c10::optional<torch::Tensor> norm_w, double eps) {
   x = x.contiguous();
   const int64_t N = wq.size(0), K = wq.size(1);
   const int64_t M = x.numel() / (silu_mul ? 2 * K : K);
   const float thr = static_cast<float>(threshold);
   torch::Tensor h = x.view({M, silu_mul ? 2 * K : K});
+  if (norm_w.has_value()) {
+    torch::Tensor g = torch::empty({M, K}, x.options());
+    const float* xp = h.data_ptr<float>();
+    const float* nw = norm_w->data_ptr<float>();
+    float* gp = g.data_ptr<float>();
+    for (int64_t m = 0; m < M; ++m) {
+      float ss = 0.f;
+      for (int64_t k = 0; k < K; ++k) ss += xp[m * K + k] * xp[m * K + k];
+      const float r = 1.f / std::sqrt(ss / K + static_cast<float>(eps));
+      for (int64_t k = 0; k < K; ++k) gp[m * K + k] = xp[m * K + k] * r * nw[k];
+    }
+    h = g;
+  }
   if (silu_mul) {
     torch::Tensor g = torch::empty({M, K}, x.options());
     const float* xp = h.data_ptr<float>();
@@ -189,7 +204,43 @@ torch::Tensor rope_kv(torch::Tensor qkv, torch::Tensor cos, torch::Tensor sin,
   return q;
 }
 
+// Decode attention: one query row per head [1, H, 1, D] against cache rows 0..T-1, grouped-query
+// (head h reads kv head h / (H / KV)). Returns [1, H * D]. Longer query blocks use SDPA.
+torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v_cache, int64_t T) {
+  const int64_t H = q.size(1), KV = k_cache.size(0), TM = k_cache.size(1), D = k_cache.size(2);
+  torch::Tensor out = torch::zeros({1, H * D}, q.options());
+  const float* qp = q.data_ptr<float>();
+  const float* kp = k_cache.data_ptr<float>();
+  const float* vp = v_cache.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  const float scale = 1.f / std::sqrt(static_cast<float>(D));
+  at::parallel_for(0, H, T < 512 ? H : 1, [&](int64_t b, int64_t e) {
+    std::vector<float> p(T);
+    for (int64_t h = b; h < e; ++h) {
+      const float* qh = qp + h * D;
+      const float* kb = kp + (h / (H / KV)) * TM * D;
+      const float* vb = vp + (h / (H / KV)) * TM * D;
+      float mx = -INFINITY;
+      for (int64_t t = 0; t < T; ++t) {
+        float d = 0.f;
+        for (int64_t i = 0; i < D; ++i) d += qh[i] * kb[t * D + i];
+        p[t] = d * scale;
+        mx = p[t] > mx ? p[t] : mx;
+      }
+      float z = 0.f;
+      for (int64_t t = 0; t < T; ++t) z += (p[t] = std::exp(p[t] - mx));
+      float* o = op + h * D;
+      for (int64_t t = 0; t < T; ++t) {
+        const float w = p[t] / z;
+        for (int64_t i = 0; i < D; ++i) o[i] += w * vb[t * D + i];
+      }
+    }
+  });
+  return out;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("int8_linear", &int8_linear, "LLM.int8() linear with outlier decomposition");
   m.def("rope_kv", &rope_kv, "rotary embedding + static KV cache append");
+  m.def("attend_one", &attend_one, "single-token grouped-query attention over the KV cache");
 }

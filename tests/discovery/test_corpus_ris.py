@@ -1,4 +1,5 @@
 """RIS: tags, wrapped values, records without ER, truncated files."""
+from discovery.corpus import CorpusConfig
 from tests.discovery.test_corpus_helpers import FIXTURES, read, write
 
 
@@ -18,3 +19,10 @@ def test_it_reports_a_record_cut_off_at_the_end_of_the_file(tmp_path):
     records, errors = read(path)
     assert [r.title for r in records] == ["Whole"]
     assert errors[0].location == "record 2 (line 4)" and "truncated" in errors[0].reason
+
+
+def test_it_reports_an_oversized_record_once_and_reads_the_next(tmp_path):
+    path = write(tmp_path, "big.ris", "TY  - JOUR\nTI  - Big\nAB  - " + "w " * 2000 + "\nTY  - JOUR\nTI  - Next\nER  - \n")
+    records, errors = read(path, config=CorpusConfig(max_record_bytes=1000))
+    assert [r.title for r in records] == ["Next"]
+    assert [(e.location, e.reason[:17]) for e in errors] == [("record 1 (line 1)", "record too large:")]

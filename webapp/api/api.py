@@ -4,9 +4,10 @@ OpenAPI schema at /api/openapi.json, interactive docs at /api/docs.
 Reads are public like the search pages; imports need a session (with CSRF) or a bearer token.
 Every error is JSON with a `message`; validation errors add one message per field."""
 import time
+from typing import Optional
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import File, Form, NinjaAPI, Query
+from ninja import Field, File, Form, NinjaAPI, Query, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
@@ -21,6 +22,8 @@ from webapp.ui.limits import add_server_timing, client_key, over_limit
 
 api = NinjaAPI(title="Ideation Space API", version="1", urls_namespace="api",
                description="Search a paper corpus by problem, method and findings; import corpora.")
+_SOURCES = ("query", "path", "body", "form", "file", "header", "cookie")
+api.add_router("/reports", "webapp.reports.api.router")
 ERRORS = {400: Message, 401: Message, 404: Message, 422: ValidationOut, 429: Message}
 
 
@@ -28,7 +31,9 @@ ERRORS = {400: Message, 401: Message, 404: Message, 422: ValidationOut, 429: Mes
 def validation_error(request, exc: ValidationError):
     errors = {}
     for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("query", "body", "form", "file", "path")]
+        loc = [str(part) for part in err.get("loc", ())]
+        if len(loc) > 1 and loc[0] in _SOURCES:  # ("query", "page") -> "page"; ("file",) stays "file"
+            loc = loc[1:]
         errors.setdefault(".".join(loc) or "request", err.get("msg", "invalid"))
     return api.create_response(request, {"message": "invalid input", "errors": errors}, status=422)
 
@@ -41,6 +46,14 @@ def not_found(request, exc):
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
     return api.create_response(request, {"message": str(exc)}, status=exc.status_code)
+
+
+class Pages(PageNumberPagination):
+    """Page numbers bounded, so an absurd page cannot overflow the database's OFFSET."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=100_000)
+        page_size: Optional[int] = Field(None, ge=1, le=100)
 
 
 def _limit(request: HttpRequest, scope: str) -> None:
@@ -98,11 +111,11 @@ def import_create(request, file: File[UploadedFile], format: Form[str] = ""):
         job = services.upload_import(upload=file, fmt=format, owner=request.auth)
     except ImportRejected as exc:
         raise HttpError(400, str(exc)) from None
-    return 201, job
+    return Status(201, job)
 
 
-@api.get("/imports", response={200: list[ImportJobOut], 401: Message}, auth=AUTH, tags=["imports"])
-@paginate(PageNumberPagination, page_size=20)
+@api.get("/imports", response={200: list[ImportJobOut], 401: Message, 422: ValidationOut}, auth=AUTH, tags=["imports"])
+@paginate(Pages, page_size=20, max_page_size=100)
 def import_list(request):
     return paper_selectors.import_jobs_of(user=request.auth)
 

@@ -11,15 +11,20 @@ FORMAT_CHOICES = [("", "Detect from the content")] + [(f, f) for f in FORMATS]
 
 
 class SearchForm(forms.Form):
+    """The search lives in the URL (`/?q=...&aspect=method`), so a search can be shared."""
+
     q = forms.CharField(required=False, max_length=500, label="Query", strip=True)
-    aspect = forms.ChoiceField(choices=ASPECT_CHOICES, required=False, initial="all")
+    aspect = forms.ChoiceField(choices=ASPECT_CHOICES, required=False, initial="all", widget=forms.RadioSelect)
     year_min = forms.IntegerField(required=False, min_value=1000, max_value=2100, label="From year")
     year_max = forms.IntegerField(required=False, min_value=1000, max_value=2100, label="To year")
     venue = forms.CharField(required=False, max_length=300, strip=True)
     page = forms.IntegerField(required=False, min_value=1, max_value=500)
 
-    def clean_aspect(self):
-        return self.cleaned_data["aspect"] or "all"
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("aspect"):
+            data = data.copy()
+            data["aspect"] = "all"  # a shared link with only ?q= still shows the aspect chosen
+        super().__init__(data, **kwargs)
 
     def clean(self):
         data = super().clean()

@@ -2,6 +2,7 @@
 the ideation map's points, a user's jobs. Search itself is webapp.papers.ideation's."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -62,16 +63,20 @@ def paper_bibtex(paper: Paper) -> str:
 
 
 def map_cache_dir() -> Path:
-    return Path(settings.DATA_DIR) / "projection"
+    """Beside the other derived data, one folder per index folder (versions count per folder)."""
+    tag = hashlib.sha1(str(Path(settings.INDEX_DIR).resolve()).encode()).hexdigest()[:10]
+    return Path(settings.DATA_DIR) / "projection" / tag
 
 
 def map_points(*, space: str) -> dict:
     """The corpus projected to 2-D in one space, computed once per index version."""
-    version = ideation.index_status().get("version")
+    status = ideation.index_status()
+    version = status.get("version")
     if version is None:
         return {"version": None, "space": space, "ids": [], "x": [], "y": []}
     ids, xy = projection.cached_projection(map_cache_dir(), version, space,
-                                              lambda: ideation.aspect_vectors("all" if space == "paper" else space))
+                                              lambda: ideation.aspect_vectors("all" if space == "paper" else space),
+                                              expect_count=status.get("indexed"))
     return projection.to_payload(ids, xy, version, space)
 
 

@@ -1,0 +1,168 @@
+"""The rationale of a novelty report: the local LLM explains a verdict that the Decomposed Novelty
+Assessment (novelty.py) already made; it never judges. It may cite only the retrieved evidence,
+as [n]. Every bracket in its text is checked against the evidence list before anything is saved:
+a citation outside the list (or any other bracketed token) is removed, and a text left without a
+valid sentence is regenerated with another seed. If the LLM fails, times out or keeps producing
+nothing usable, the report carries a deterministic summary built from the assessment, and says so.
+
+The default model (SmolLM2-135M-Instruct, Int8) is small: the prompt is short and structured,
+and its output is treated as untrusted text (templates escape it; it is truncated and checked).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from discovery import ASPECTS
+from discovery.novelty import Assessment
+
+BRACKET = re.compile(r"\[([^\[\]]*)\]")
+CITATION_LIST = re.compile(r"\s*\d+(\s*[,;]\s*\d+)*\s*")
+
+
+@dataclass
+class RationaleConfig:
+    max_new_tokens: int = 160  # 3-4 sentences; the 135M model rambles past that
+    temperature: float = 0.3  # a little variety so that a regeneration is not the same text
+    top_p: float = 0.9
+    timeout_s: float = 20.0  # per attempt; the report falls back to the summary after it
+    attempts: int = 2  # generations tried before the deterministic summary
+    max_chars: int = 1200  # longer output is cut at a sentence end
+    title_chars: int = 90  # evidence titles are cut to keep the prompt short
+
+
+@dataclass
+class Rationale:
+    text: str
+    source: str  # "llm" or "summary"
+    cited: list[int]  # paper ids cited in `text`, in [n] order of first citation
+    note: str = ""  # why the summary was used, or what was removed from the LLM's text
+    removed: int = 0  # invalid citations removed from the LLM's text
+    attempts: int = 0
+    raw: list[str] = field(default_factory=list)  # the LLM's unchecked outputs, for audit
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evidence_numbers(assessment: Assessment) -> dict[int, int]:
+    """[n] -> paper id, numbered in first-seen order over the evidence."""
+    return {n: pid for n, pid in enumerate(assessment.cited_ids(), start=1)}
+
+
+def check_citations(text: str, numbers: dict[int, int]) -> tuple[str, int]:
+    """(text with only valid [n] citations left, how many bracket groups or numbers were
+    removed). A group like [2, 9] keeps its valid numbers; anything else in brackets goes."""
+    removed = 0
+
+    def fix(match: re.Match) -> str:
+        nonlocal removed
+        inner = match.group(1)
+        if not CITATION_LIST.fullmatch(inner):
+            removed += 1
+            return ""
+        nums = [int(n) for n in re.findall(r"\d+", inner)]
+        valid = [n for n in dict.fromkeys(nums) if n in numbers]
+        removed += len(nums) - len(valid)
+        return "".join(f"\x02{n}\x03" for n in valid)  # protected from the stray-bracket pass
+
+    cleaned = BRACKET.sub(fix, text).replace("[", "").replace("]", "")  # unbalanced leftovers
+    cleaned = cleaned.replace("\x02", "[").replace("\x03", "]")
+    cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
+    return cleaned, removed
+
+
+def cited_numbers(text: str) -> list[int]:
+    return list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)))
+
+
+def invalid_citations(text: str, numbers: dict[int, int]) -> list[str]:
+    """What must never be saved: any bracket that is not a valid [n] citation."""
+    rest = re.sub(r"\[(\d+)\]", lambda m: "" if int(m.group(1)) in numbers else m.group(0), text)
+    return re.findall(r"\[[^\[\]]*\]?|\]", rest)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    end = max(head.rfind(". "), head.rfind(".\n"))
+    return head[:end + 1] if end > 0 else head.rsplit(" ", 1)[0] + "…"
+
+
+def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> list[dict]:
+    numbers = evidence_numbers(assessment)
+    listing = "\n".join(f"[{n}] {_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}" for n, pid in numbers.items())
+    idea = assessment.idea
+    scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in ASPECTS)
+    user = (f"Idea problem: {idea.problem[:300]}\nIdea method: {idea.method[:300]}\n"
+            f"Verdict: {assessment.verdict_label}.\nNovelty scores (0 known, 1 new): {scores}.\n"
+            f"Related papers:\n{listing}\n\n"
+            "In 3 sentences, explain the verdict. Cite related papers only as [1], [2] etc. from the list.")
+    return [{"role": "system", "content": "You explain novelty assessments of research ideas briefly and factually."},
+            {"role": "user", "content": user}]
+
+
+def _plain(title: str) -> str:
+    """Brackets in a title ("[Re] ...") would read as citations."""
+    return title.replace("[", "(").replace("]", ")")
+
+
+def summary(assessment: Assessment, titles: dict[int, str]) -> str:
+    """The deterministic rationale: verdict, per-aspect nearest papers, scores."""
+    titles = {pid: _plain(t) for pid, t in titles.items()}
+    numbers = {pid: n for n, pid in evidence_numbers(assessment).items()}
+    parts = [f"Verdict: {assessment.verdict_label}."]
+    for aspect in ASPECTS:
+        top = assessment.evidence[aspect][0]
+        parts.append(f"The {aspect} is closest to \"{titles.get(top.id, top.id)}\" [{numbers[top.id]}] "
+                     f"(similarity {top.similarity:.2f}, novelty {assessment.scores[aspect]:.2f}).")
+    if assessment.overlapping:
+        refs = "".join(f"[{numbers[p]}]" for p in assessment.overlapping)
+        parts.append(f"The verdict rests on {refs}.")
+    return " ".join(parts)
+
+
+def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int) -> tuple[str, str]:
+    """(text, note). On a timeout the text streamed so far is kept, cut at its last full
+    sentence: on a slow machine a partial rationale still beats none."""
+    from inference import GenerationTimeout
+
+    pieces: list[str] = []
+    try:
+        return engine.chat(messages, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                           top_p=cfg.top_p, seed=seed, timeout_s=cfg.timeout_s, on_token=pieces.append), ""
+    except GenerationTimeout:
+        partial = "".join(pieces)
+        end = partial.rfind(".")
+        return partial[:end + 1], f"the LLM timed out after {cfg.timeout_s:.0f} s; its text was cut"
+
+
+def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: RationaleConfig | None = None,
+          seed: int = 0) -> Rationale:
+    """An LLM rationale whose citations are all valid, or the deterministic summary."""
+    cfg = cfg or RationaleConfig()
+    numbers = evidence_numbers(assessment)
+    raw, removed_total, failure = [], 0, "the LLM produced no usable text"
+    for attempt in range(cfg.attempts):
+        try:
+            if engine is None:
+                from inference import load_engine
+
+                engine = load_engine()
+            text, note = _generate(engine, prompt(assessment, titles, cfg), cfg, seed + attempt)
+        except Exception as exc:  # GenerationError, a model that fails to load, ...
+            failure = f"the LLM failed: {type(exc).__name__}: {str(exc)[:200]}"
+            break
+        raw.append(text)
+        cleaned, removed = check_citations(_cut(text.strip(), cfg.max_chars), numbers)
+        removed_total += removed
+        if len(re.findall(r"[A-Za-z]{3,}", cleaned)) >= 5:
+            notes = [note] + ([f"{removed} invalid citation(s) removed"] if removed else [])
+            return Rationale(cleaned, "llm", [numbers[n] for n in cited_numbers(cleaned)],
+                             "; ".join(n for n in notes if n), removed, attempt + 1, raw)
+        if note:
+            failure = note
+    text = summary(assessment, titles)
+    return Rationale(text, "summary", [numbers[n] for n in cited_numbers(text)],
+                     f"Deterministic summary: {failure}.", removed_total, len(raw), raw)

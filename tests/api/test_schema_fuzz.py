@@ -1,0 +1,47 @@
+"""A bounded schemathesis run against the API's own OpenAPI schema, in-process (WSGI): every
+operation gets a few generated requests, valid and invalid; none may cause a server error, and
+the search, paper and import operations must answer only as their schema documents."""
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
+
+from webapp.api.services import token_create
+from webapp.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+pytestmark = pytest.mark.django_db
+OWN_TAGS = {"search", "papers", "imports"}
+
+
+@pytest.fixture
+def keep_test_connection():
+    """The WSGI handler closes the database connection after each request, which would end the
+    test's transaction; Django's own test client switches that off the same way."""
+    signal_pairs = [(request_started, close_old_connections), (request_finished, close_old_connections)]
+    for signal, receiver in signal_pairs:
+        signal.disconnect(receiver)
+    yield
+    for signal, receiver in signal_pairs:
+        signal.connect(receiver)
+
+
+@pytest.fixture
+def token_header(corpus, alice, settings, tmp_path, keep_test_connection):
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    return {"Authorization": f"Bearer {token_create(user=alice, name='fuzz')[1]}"}
+
+
+@schema.parametrize()
+@hypothesis_settings(max_examples=10, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                            HealthCheck.filter_too_much])
+def test_it_answers_every_generated_request_without_a_server_error(case, token_header):
+    response = case.call(headers=token_header)
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+    if set(case.operation.tags or ()) & OWN_TAGS:  # other apps' routers answer for their own schema
+        case.validate_response(response, checks=[status_code_conformance, content_type_conformance,
+                                                 response_schema_conformance])

@@ -1,0 +1,74 @@
+"""Search by aspect, open a paper, use the map; and a hostile abstract stays inert."""
+import re
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.ui.corpus import index_corpus, make_papers
+from webapp.papers import ideation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def corpus(transactional_db, settings, tmp_path, monkeypatch):
+    papers = make_papers()
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    yield papers
+    ideation._index_set.cache_clear()
+
+
+def test_it_searches_by_aspect_and_opens_a_paper(web, corpus):
+    web.goto("/")
+    assert web.locator("#paper-count").inner_text() == str(len(corpus))
+    web.fill("input[name=q]", "message passing graph network")
+    web.check("input[name=aspect][value=method]")
+    web.click("form.search button[type=submit]")
+    web.wait_for_selector("ol.results")
+    assert re.search(r"[?&]aspect=method", web.url) and "q=message+passing" in web.url
+    first = web.locator("ol.results > li").first
+    assert first.locator(".sent.hl .tag").first.inner_text().lower() == "method"
+    screenshot(web, "search-by-method")
+    title = first.locator("h2 a").inner_text()
+    first.locator("h2 a").click()
+    web.wait_for_selector("#similar-method li")
+    assert web.locator("h1").inner_text() == title
+    for aspect in ("problem", "method", "findings"):
+        assert web.locator(f"#similar-{aspect} li").count() >= 1
+    assert web.locator(".paper .sent .tag", has_text="Method").count() >= 1
+    screenshot(web, "paper-page")
+    assert not web.errors
+
+
+def test_it_draws_the_map_and_opens_a_paper_on_click(web, corpus):
+    web.goto(f"/map/?space=method&paper={corpus[0].pk}")
+    web.wait_for_function("window.ideationMap !== undefined")
+    assert web.locator("#map").get_attribute("data-count") == str(len(corpus))
+    # the highlighted dataset holds the paper itself first; hover it, then click it
+    box = web.locator("#map").bounding_box()
+    x, y = web.evaluate("() => { const p = window.ideationMap.getDatasetMeta(0).data[0]; return [p.x, p.y]; }")
+    web.mouse.move(box["x"] + x, box["y"] + y)
+    web.wait_for_selector("#map-label:not([hidden])")
+    label = web.locator("#map-label").inner_text()
+    screenshot(web, "map-method-space")
+    web.mouse.click(box["x"] + x, box["y"] + y)
+    web.wait_for_url(re.compile(r"/papers/\d+/$"))
+    assert web.locator("h1").inner_text() == label
+    assert not web.errors
+
+
+def test_it_keeps_a_hostile_abstract_inert(web, corpus):
+    dialogs = []
+    web.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    hostile = corpus[-1]
+    web.goto(f"/papers/{hostile.pk}/")
+    assert "<script>window.pwned=1</script>" in web.locator(".paper .abstract").inner_text()
+    web.goto("/?q=sanitisation+injection+inert")
+    web.wait_for_selector("ol.results")
+    web.goto(f"/map/?q=sanitisation+injection")
+    web.wait_for_function("window.ideationMap !== undefined")
+    assert web.evaluate("() => window.pwned") is None
+    assert web.locator("img[src=x]").count() == 0 and not dialogs
+    web.goto(f"/papers/{hostile.pk}/")
+    screenshot(web, "hostile-abstract-inert")
+    assert web.evaluate("() => window.pwned") is None

@@ -1,0 +1,69 @@
+"""Accounts: sign up, log in and out, password change, API tokens; CSRF on every form."""
+import pytest
+from django.test import Client
+
+from webapp.api.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_signs_up_and_logs_the_user_in(client, django_user_model):
+    response = client.post("/accounts/signup/", {"username": "carol", "email": "", "password1": "a long pass phrase 9",
+                                                 "password2": "a long pass phrase 9"})
+    assert response.status_code == 302
+    assert django_user_model.objects.filter(username="carol").exists()
+    assert "carol" in client.get("/").text
+
+
+def test_it_refuses_a_weak_password(client, django_user_model):
+    response = client.post("/accounts/signup/", {"username": "dave", "password1": "123", "password2": "123"})
+    assert response.status_code == 400 and "too short" in response.text
+    assert not django_user_model.objects.filter(username="dave").exists()
+
+
+def test_it_logs_in_and_out(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert "Log out" in client.get("/").text
+    client.post("/accounts/logout/")
+    assert "Log in" in client.get("/").text
+
+
+def test_it_changes_the_password(client, alice):
+    client.force_login(alice)
+    response = client.post("/accounts/password_change/", {"old_password": "correct horse battery",
+                                                          "new_password1": "another long phrase 7",
+                                                          "new_password2": "another long phrase 7"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("another long phrase 7")
+
+
+def test_it_requires_a_csrf_token_on_forms(alice):
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/accounts/login/", {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 403
+
+
+def test_it_creates_shows_once_and_revokes_api_tokens(client, alice, bob):
+    client.force_login(alice)
+    response = client.post("/accounts/tokens/new", {"name": "notebook"})
+    secret = response.context["secret"]
+    token = ApiToken.objects.get(user=alice)
+    assert secret.startswith(token.prefix) and secret not in token.digest
+    assert secret not in client.get("/accounts/tokens/").text
+    client.force_login(bob)
+    client.post(f"/accounts/tokens/{token.pk}/revoke")
+    assert ApiToken.objects.filter(pk=token.pk).exists()  # not bob's to revoke
+    client.force_login(alice)
+    client.post(f"/accounts/tokens/{token.pk}/revoke")
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_it_shows_every_job_to_staff_in_the_admin(client, alice, django_user_model):
+    from webapp.papers.models import ImportJob
+
+    ImportJob.objects.create(owner=alice, path="/x", filename="alices.jsonl")
+    admin = django_user_model.objects.create_superuser("root", "r@example.org", "pw long enough 1")
+    client.force_login(admin)
+    assert "alices.jsonl" in client.get("/admin/papers/importjob/").text

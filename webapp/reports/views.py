@@ -1,0 +1,62 @@
+"""Browser views of novelty reports: parse the form, call one service or selector, render."""
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from webapp.reports import forms, selectors, services
+
+EXPORTS = {"md": ("text/markdown", selectors.report_markdown), "json": ("application/json", selectors.report_json),
+           "bib": ("application/x-bibtex", selectors.report_bibtex)}
+
+
+@login_required
+@require_GET
+def report_list(request):
+    return render(request, "reports/list.html", {"reports": selectors.reports_of(user=request.user)[:200]})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_new(request):
+    """POST action=split fills the three fields from the free text for the user to correct;
+    action=run creates the report."""
+    form = forms.IdeaForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("action") == "split":
+            fields = services.report_split(text=data["text"])
+            form = forms.IdeaForm(initial={**data, **fields})
+            return render(request, "reports/new.html", {"form": form, "split": True})
+        report = services.report_create(owner=request.user, problem=data["problem"], method=data["method"],
+                                        findings=data["findings"], as_of=data["as_of"])
+        return redirect("report-detail", report_id=report.pk)
+    return render(request, "reports/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def report_detail(request, report_id: int):
+    report = selectors.report_get(report_id=report_id, user=request.user)
+    return render(request, "reports/detail.html", {"report": report, "view": selectors.report_view(report)})
+
+
+@login_required
+@require_GET
+def report_progress(request, report_id: int):
+    """The stage fragment htmx polls; once finished it tells the page to reload for the result."""
+    report = selectors.report_get(report_id=report_id, user=request.user)
+    response = render(request, "reports/_progress.html", {"report": report})
+    if report.is_finished:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_GET
+def report_export(request, report_id: int, fmt: str):
+    report = selectors.report_get(report_id=report_id, user=request.user)
+    content_type, render_fn = EXPORTS[fmt]
+    response = HttpResponse(render_fn(report), content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="novelty-report-{report.pk}.{fmt}"'
+    return response
