@@ -6,12 +6,10 @@
 A request line is {"id", "idea": {"problem", "method", "findings"} or "text", "as_of"?}; each
 gets one answer line, in order: {"id", "scores", "verdict", "evidence": {aspect: [{"id",
 "similarity"}]}, "overlapping"}, or {"id", "error"} without stopping the batch.
-`register(subparsers)` plugs both into `python -m discovery`; this module also runs alone.
+`register(subparsers)` plugs both into `python -m discovery` (discovery.cli.COMMAND_MODULES).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from typing import IO
 
@@ -44,78 +42,47 @@ def run_build(args) -> int:
     return 0
 
 
-def parse_request(line: str):
-    """(id, Idea, as_of) from one request line; ValueError names what is wrong."""
+def parse_request(request: dict):
+    """(Idea, as_of) from one request; ValueError names what is wrong."""
     from discovery.novelty import Idea, split_idea
 
-    try:
-        request = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON: {exc}") from None
-    if not isinstance(request, dict):
-        raise ValueError("a request is a JSON object")
-    rid, idea, text, as_of = request.get("id"), request.get("idea"), request.get("text"), request.get("as_of")
-    if as_of is not None and not isinstance(as_of, int):
+    idea, text, as_of = request.get("idea"), request.get("text"), request.get("as_of")
+    if as_of is not None and (not isinstance(as_of, int) or isinstance(as_of, bool)):
         raise ValueError("as_of must be a year (integer)")
     if isinstance(idea, dict):
         fields = {a: idea.get(a) or "" for a in ASPECTS}
-        if not all(isinstance(v, str) for v in fields.values()) or not (fields["problem"] and fields["method"]):
+        if not all(isinstance(v, str) for v in fields.values()) or not (fields["problem"].strip() and fields["method"].strip()):
             raise ValueError("idea needs string fields problem and method (findings optional)")
-        return rid, Idea(**fields), as_of
+        return Idea(**fields), as_of
     if isinstance(text, str) and text.strip():
-        return rid, split_idea(text), as_of
+        return split_idea(text), as_of
     raise ValueError('give "idea": {"problem", "method", "findings"} or "text"')
 
 
-def request_id(line: str):
-    """The id to answer with, even when the rest of the request is broken."""
-    try:
-        request = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return request.get("id") if isinstance(request, dict) else None
-
-
-def answer(store, line: str, k: int, with_rationale: bool) -> dict:
+def novelty_handler(store, k: int, with_rationale: bool):
     from discovery import novelty, rationale
 
-    rid = request_id(line)
-    try:
-        _, idea, as_of = parse_request(line)
-        result = novelty.assess(store.index_set, idea, store.calibration, as_of=as_of,
-                                cfg=novelty.NoveltyConfig(k=k), sentences_of=store.sentences_of if with_rationale else None)
-    except ValueError as exc:
-        return {"id": rid, "error": str(exc)}
-    except Exception as exc:  # one bad request never stops the batch
-        return {"id": rid, "error": f"{type(exc).__name__}: {exc}"}
-    out = {"id": rid, "scores": result.scores, "verdict": result.verdict,
-           "evidence": {a: [{"id": store.external_id(e.id), "similarity": round(e.similarity, 4)} for e in group]
-                        for a, group in result.evidence.items()},
-           "overlapping": [store.external_id(i) for i in result.overlapping]}
-    if with_rationale:
-        written = rationale.write(result, store.titles(result.cited_ids()))
-        numbers = rationale.evidence_numbers(result)
-        out["rationale"] = {"text": written.text, "source": written.source, "note": written.note,
-                            "citations": {n: store.external_id(pid) for n, pid in numbers.items()}}
-    return out
+    cfg = novelty.NoveltyConfig(k=k)
+
+    def handle(request: dict) -> dict:
+        idea, as_of = parse_request(request)
+        result = novelty.assess(store.index_set, idea, store.calibration, as_of=as_of, cfg=cfg,
+                                sentences_of=store.sentences_of if with_rationale else None)
+        out = {"scores": result.scores, "verdict": result.verdict,
+               "evidence": {a: [{"id": store.external_id(e.id), "similarity": round(e.similarity, 4)}
+                                for e in group] for a, group in result.evidence.items()},
+               "overlapping": [store.external_id(i) for i in result.overlapping]}
+        if with_rationale:
+            written = rationale.write(result, store.titles(result.cited_ids()))
+            numbers = rationale.evidence_numbers(result)
+            out["rationale"] = {"text": written.text, "source": written.source, "note": written.note,
+                                "citations": {n: store.external_id(pid) for n, pid in numbers.items()}}
+        return out
+    return handle
 
 
 def run_novelty(args, stdin: IO = sys.stdin, stdout: IO = sys.stdout) -> int:
+    from discovery.cli import serve
     from discovery.standalone import Standalone
 
-    store = Standalone.open(args.index)
-    for line in stdin:
-        if line.strip():
-            print(json.dumps(answer(store, line, args.k, args.rationale)), file=stdout, flush=True)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m discovery")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return serve(novelty_handler(Standalone.open(args.index), args.k, args.rationale), stdin, stdout)

@@ -3,7 +3,7 @@ Framework: BM25 and Beyond") over title + abstract, as a scipy.sparse inverted i
 
 The document-term matrix holds the BM25 term-frequency part, tf (k1 + 1) / (tf + k1 (1 - b + b dl /
 avgdl)), one column per term, so a query is a sum of a few sparse columns weighted by idf: at 49k
-papers that is well under a millisecond of arithmetic. Adds and removes edit the raw term counts;
+papers a query takes about a millisecond. Adds and removes edit the raw term counts;
 the weighted matrix is recomputed lazily (tens of ms at 49k), so updates stay cheap.
 """
 from __future__ import annotations

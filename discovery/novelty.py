@@ -16,6 +16,7 @@ from the calibrated scores (thresholds in NoveltyConfig) and names the overlappi
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -138,46 +139,48 @@ def calibration_for(index_set: IndexSet, **kw) -> Calibration:
 # the idea in the ideation space
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])", text.strip()) if s.strip()]
-
-
-def label_sentences(sentences: list[str]) -> list[str]:
-    """Problem / method / findings / other per sentence. Glue kept in one place: the trained
-    segmenter when its weights are there, else position (abstracts open with the problem and
-    close with the findings), which at least keeps a free-text idea usable."""
-    from discovery import segmenter
-
-    if segmenter.WEIGHTS.exists():
-        return segmenter.Segmenter.load().label(sentences)
-    n = len(sentences)
+def position_labels(n: int) -> list[str]:
+    """Abstracts open with the problem and close with the findings."""
     return ["problem" if i < max(1, n // 3) else "findings" if n > 2 and i == n - 1 else "method" for i in range(n)]
+
+
+class PositionLabeller:
+    """Stand-in for the trained segmenter while its weights are absent (same label_many)."""
+
+    def label_many(self, abstracts: list[list[str]], vectors=None) -> list[list[str]]:
+        return [position_labels(len(sentences)) for sentences in abstracts]
+
+
+@functools.lru_cache(maxsize=1)
+def segmenter():
+    """The trained segmenter, or position labels when its weights are not there yet."""
+    from discovery.segmenter import Segmenter
+
+    try:
+        return Segmenter.load()
+    except FileNotFoundError:
+        return PositionLabeller()
 
 
 def split_idea(text: str) -> Idea:
     """Free text -> the three fields, for the user to correct before the report runs."""
-    sentences = split_sentences(text)
-    labels = label_sentences(sentences) if sentences else []
-    parts = {a: " ".join(s for s, lab in zip(sentences, labels) if lab == a) for a in ASPECTS}
-    return Idea(**parts)
+    from discovery import aspects
 
-
-def pooled(vectors: np.ndarray) -> np.ndarray:
-    """An aspect's vector: the L2-normalised mean of its sentences' vectors."""
-    mean = vectors.mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
+    seg = aspects.segment([("", text)], segmenter())[0]
+    return Idea(**{a: seg.text(a) for a in ASPECTS})
 
 
 def idea_vectors(idea: Idea) -> dict[str, np.ndarray]:
-    """One vector per space, built like a corpus paper's (standalone.embed_papers): each aspect
-    pools its sentences, the paper space encodes the whole idea."""
-    from discovery import encoder
+    """One vector per space, built exactly like a corpus paper's (aspects.embed_papers): the
+    sentences of each field are that aspect's; an empty field stands by the whole idea."""
+    from discovery import aspects, encoder
 
-    groups = [split_sentences(idea.aspect_text(a)) or [idea.text()] for a in ASPECTS]
-    flat = encoder.encode([idea.text()] + [s for g in groups for s in g])
-    bounds = np.cumsum([1] + [len(g) for g in groups])
-    aspects = {a: pooled(flat[lo:hi]) for a, lo, hi in zip(ASPECTS, bounds[:-1], bounds[1:])}
-    return {"paper": flat[0]} | aspects
+    groups = [(a, aspects.split_sentences(getattr(idea, a))) for a in ASPECTS]
+    sentences = [s for _, g in groups for s in g]
+    labels = [a for a, g in groups for _ in g]
+    vecs = encoder.encode(sentences)
+    paper = aspects.pooled(vecs) if aspects.CONFIG.whole_text == "sentences" else encoder.encode([idea.text()])[0]
+    return {"paper": paper} | aspects.aspect_vectors(vecs, labels, paper)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,12 +220,6 @@ class Assessment:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"verdict_label": self.verdict_label}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Assessment:
-        evidence = {a: [Evidence(**e) for e in group] for a, group in data["evidence"].items()}
-        fields = {k: data[k] for k in ("scores", "nearest", "verdict", "overlapping", "as_of", "timings")}
-        return cls(idea=Idea(**data["idea"]), evidence=evidence, **fields)
 
 
 def prior_mask(index_set: IndexSet, as_of: int | None) -> np.ndarray | None:

@@ -115,7 +115,7 @@ def summary(assessment: Assessment, titles: dict[int, str]) -> str:
     parts = [f"Verdict: {assessment.verdict_label}."]
     for aspect in ASPECTS:
         top = assessment.evidence[aspect][0]
-        parts.append(f"The {aspect} is closest to \"{titles.get(top.id, top.id)}\" [{numbers[top.id]}] "
+        parts.append(f"{aspect.capitalize()}: closest to \"{titles.get(top.id, top.id)}\" [{numbers[top.id]}] "
                      f"(similarity {top.similarity:.2f}, novelty {assessment.scores[aspect]:.2f}).")
     if assessment.overlapping:
         refs = "".join(f"[{numbers[p]}]" for p in assessment.overlapping)

@@ -3,18 +3,22 @@
 Sequential sentence classification (Cohan et al., 2019, "Pretrained Language Models for
 Sequential Sentence Classification", which introduced CSAbstruct) done cheaply: instead of
 fine-tuning a transformer over the whole abstract, a small bidirectional GRU runs over the
-sentences of one abstract. Each sentence enters as the frozen all-MiniLM-L6-v2 vector the
-ingestion pipeline computes anyway (discovery.encoder), plus features that cost microseconds:
-hashed word uni/bigrams (cue phrases such as "we propose", "results show"), its position from
-the start and from the end, and its length. The GRU supplies the context (Jin & Szolovits, 2018,
-"Hierarchical Neural Networks for Sequential Sentence Classification in Medical Scientific
-Abstracts"). The committed weights are an ensemble of a few such nets trained with different
+sentences of one abstract (Jin & Szolovits, 2018, "Hierarchical Neural Networks for Sequential
+Sentence Classification in Medical Scientific Abstracts"). Each sentence enters as
+- the frozen all-MiniLM-L6-v2 vector the ingestion pipeline computes anyway (discovery.encoder);
+- a max-pooled convolution over its word pieces, embedded with MiniLM's own (frozen) input
+  embedding table: mean-pooled sentence vectors blur the cue phrases ("we propose", "results
+  show", "in this paper") that mark a sentence's role, and this recovers them for ~1 ms per
+  abstract; the table is read from the encoder's files at load time, never committed;
+- hashed word uni/bigrams, its position from the start and from the end, and its length.
+The GRU supplies the context. The committed weights are an ensemble of a few such nets trained with different
 seeds (discovery/train_segmenter.py); their probabilities are averaged.
 
 The net predicts the five CSAbstruct labels; background and objective are summed into problem.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import zlib
@@ -25,12 +29,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from discovery import encoder
+
 LABELS = ("problem", "method", "findings", "other")
 SOURCE_LABELS = ("background", "objective", "method", "result", "other")  # CSAbstruct's
 SOURCE_TO_LABEL = {"background": "problem", "objective": "problem", "method": "method",
                    "result": "findings", "other": "other"}
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "segmenter.safetensors"
 N_SCALARS = 6  # see sentence_scalars
+PAD = 0        # [PAD] in MiniLM's vocabulary
 
 
 @dataclass
@@ -38,6 +45,8 @@ class SegmenterConfig:
     vector_dim: int = 384     # all-MiniLM-L6-v2 sentence vectors
     buckets: int = 8192       # hashed uni/bigram vocabulary; collisions are rare among cue words
     ngram_dim: int = 32       # width of the learned n-gram bag
+    max_tokens: int = 48      # word pieces per sentence seen by the convolution; cues come early
+    word_channels: int = 128  # convolution filters over word-piece embeddings
     max_position: int = 10    # CSAbstruct abstracts have at most 10 sentences; later ones share the last slot
     position_dim: int = 16    # width of each of the two position embeddings (from start, from end)
     hidden: int = 128         # GRU width per direction
@@ -73,13 +82,35 @@ class Features:
     """One abstract, ready for the net: float vectors plus the cheap features."""
     vectors: np.ndarray        # (n, vector_dim) float32
     ngrams: list[list[int]]    # per sentence, bucket ids
+    tokens: list[list[int]]    # per sentence, MiniLM word-piece ids
     scalars: np.ndarray        # (n, N_SCALARS) float32
 
 
-def featurize(sentences: list[str], vectors: np.ndarray, buckets: int) -> Features:
+@functools.lru_cache(maxsize=4)
+def _tokenizer(max_tokens: int):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(encoder.model_path()) / "tokenizer.json"))
+    tok.enable_truncation(max_tokens)
+    tok.no_padding()
+    return tok
+
+
+@functools.lru_cache(maxsize=1)
+def word_table() -> torch.Tensor:
+    """MiniLM's input word-piece embeddings (30522 x 384), read lazily from its safetensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(Path(encoder.model_path()) / "model.safetensors"), framework="pt") as f:
+        name = next(k for k in f.keys() if k.endswith("word_embeddings.weight"))
+        return f.get_tensor(name).float()
+
+
+def featurize(sentences: list[str], vectors: np.ndarray, cfg: SegmenterConfig) -> Features:
     n = len(sentences)
     return Features(vectors=np.asarray(vectors, dtype=np.float32),
-                    ngrams=[ngram_ids(s, buckets) for s in sentences],
+                    ngrams=[ngram_ids(s, cfg.buckets) for s in sentences],
+                    tokens=[e.ids for e in _tokenizer(cfg.max_tokens).encode_batch(sentences)],
                     scalars=np.array([sentence_scalars(s, i, n) for i, s in enumerate(sentences)],
                                      dtype=np.float32).reshape(n, N_SCALARS))
 
@@ -89,6 +120,7 @@ class Batch:
     vectors: torch.Tensor     # (B, T, D)
     ngrams: torch.Tensor      # flat bucket ids for EmbeddingBag
     offsets: torch.Tensor     # start of each sentence's ids in ngrams, sentences in (b, t) order
+    tokens: torch.Tensor      # (B, T, L) word-piece ids, PAD-padded
     scalars: torch.Tensor     # (B, T, N_SCALARS)
     positions: torch.Tensor   # (B, T) index from the start
     rpositions: torch.Tensor  # (B, T) index from the end
@@ -103,10 +135,13 @@ def collate(items: list[Features], max_position: int) -> Batch:
     vectors = np.zeros((B, T, D), np.float32)
     scalars = np.zeros((B, T, N_SCALARS), np.float32)
     mask = np.zeros((B, T), bool)
+    tokens = np.full((B, T, max(len(t) for f in items for t in f.tokens)), PAD, np.int64)
     ids, offsets = [], []
     for b, f in enumerate(items):
         n = len(f.ngrams)
         vectors[b, :n], scalars[b, :n], mask[b, :n] = f.vectors, f.scalars, True
+        for t, tok in enumerate(f.tokens):
+            tokens[b, t, :len(tok)] = tok
         for t in range(T):
             offsets.append(len(ids))
             ids.extend(f.ngrams[t] if t < n else [0])
@@ -114,7 +149,7 @@ def collate(items: list[Features], max_position: int) -> Batch:
     pos = np.minimum(np.arange(T)[None, :].repeat(B, 0), max_position - 1)
     rpos = np.clip(lengths[:, None] - 1 - np.arange(T)[None, :], 0, max_position - 1)
     return Batch(torch.from_numpy(vectors), torch.tensor(ids), torch.tensor(offsets),
-                 torch.from_numpy(scalars), torch.from_numpy(pos), torch.from_numpy(rpos),
+                 torch.from_numpy(tokens), torch.from_numpy(scalars), torch.from_numpy(pos), torch.from_numpy(rpos),
                  torch.from_numpy(mask), torch.from_numpy(lengths))
 
 
@@ -124,10 +159,13 @@ class SegmenterNet(nn.Module):
     def __init__(self, cfg: SegmenterConfig):
         super().__init__()
         self.cfg = cfg
+        # frozen and shared with the encoder's files: a buffer, left out of the saved weights
+        self.register_buffer("words", word_table(), persistent=False)
+        self.conv = nn.Conv1d(self.words.shape[1], cfg.word_channels, kernel_size=3, padding=1)
         self.ngrams = nn.EmbeddingBag(cfg.buckets, cfg.ngram_dim, mode="mean")
         self.pos = nn.Embedding(cfg.max_position, cfg.position_dim)
         self.rpos = nn.Embedding(cfg.max_position, cfg.position_dim)
-        d_in = cfg.vector_dim + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
+        d_in = cfg.vector_dim + cfg.word_channels + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
         self.proj = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(d_in, cfg.hidden), nn.GELU())
         self.gru = nn.GRU(cfg.hidden, cfg.hidden, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Dropout(cfg.dropout),
@@ -137,7 +175,7 @@ class SegmenterNet(nn.Module):
         """Logits over SOURCE_LABELS, (B, T, 5); padded positions are garbage, mask them."""
         B, T = batch.mask.shape
         bags = self.ngrams(batch.ngrams, batch.offsets).view(B, T, -1)
-        x = torch.cat([batch.vectors, bags, self.pos(batch.positions), self.rpos(batch.rpositions),
+        x = torch.cat([batch.vectors, self.word_features(batch.tokens), bags, self.pos(batch.positions), self.rpos(batch.rpositions),
                        batch.scalars], dim=-1)
         h = self.proj(x)
         packed = nn.utils.rnn.pack_padded_sequence(h, batch.lengths, batch_first=True,
@@ -146,6 +184,15 @@ class SegmenterNet(nn.Module):
         ctx, _ = nn.utils.rnn.pad_packed_sequence(ctx, batch_first=True, total_length=T)
         # the sentence's own projection next to its context: the GRU need not carry it through
         return self.head(torch.cat([h, ctx], dim=-1))
+
+
+    def word_features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T, L) word-piece ids -> (B, T, word_channels): conv, then max over real tokens."""
+        B, T, L = tokens.shape
+        flat = tokens.view(B * T, L)
+        h = nn.functional.gelu(self.conv(nn.functional.embedding(flat, self.words).transpose(1, 2)))
+        h = h.masked_fill((flat == PAD)[:, None, :], float("-inf")).amax(-1)
+        return h.clamp(min=-1.0).view(B, T, -1)  # all-PAD rows (padding sentences) give -inf
 
 
 def to_label_probs(source_probs: torch.Tensor) -> torch.Tensor:
@@ -213,7 +260,7 @@ class Segmenter:
         todo = [i for i, sents in enumerate(abstracts) if sents]
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
-            items = [featurize(abstracts[i], vectors[i], self.cfg.buckets) for i in chunk]
+            items = [featurize(abstracts[i], vectors[i], self.cfg) for i in chunk]
             for i, p in zip(chunk, self.probabilities(items)):
                 out[i] = [LABELS[j] for j in p.argmax(-1)]
         return out
@@ -224,8 +271,6 @@ def _fill_missing_vectors(abstracts: list[list[str]],
     missing = [i for i, v in enumerate(vectors) if v is None and abstracts[i]]
     if not missing:
         return vectors
-    from discovery import encoder
-
     flat = encoder.encode([s for i in missing for s in abstracts[i]])
     bounds = np.cumsum([0] + [len(abstracts[i]) for i in missing])
     for i, lo, hi in zip(missing, bounds[:-1], bounds[1:]):

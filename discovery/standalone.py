@@ -18,9 +18,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from discovery import ASPECTS
+from discovery import novelty
 from discovery.index import SPACES, IndexSet, write_atomic
-from discovery.novelty import Calibration, calibration_for, label_sentences, pooled, split_sentences
+from discovery.novelty import Calibration, calibration_for
 
 
 @dataclass
@@ -29,37 +29,11 @@ class BuildConfig:
     calibration_sample: int = 5000  # corpus papers whose nearest neighbours calibrate the scores
 
 
-@dataclass
-class Embedded:
-    sentences: list[list[str]]
-    labels: list[list[str]]
-    vectors: dict[str, np.ndarray]  # space -> (n, 384)
+def embed_papers(items: list[tuple[str, str]]):
+    """(title, abstract) -> aspects.Embedded, as the site indexes papers."""
+    from discovery import aspects
 
-
-def embed_papers(items: list[tuple[str, str]]) -> Embedded:
-    """(title, abstract) -> sentences, labels and the four vectors. Glue kept in one function:
-    it defers to discovery.aspects.embed_papers (the site's) once that module exists."""
-    try:
-        from discovery import aspects
-    except ImportError:
-        aspects = None
-    if aspects is not None:
-        e = aspects.embed_papers(items)
-        return Embedded(e.sentences, e.labels, e.vectors)
-    from discovery import encoder
-
-    sentences = [split_sentences(abstract) or [title] for title, abstract in items]
-    labels = [label_sentences(s) for s in sentences]
-    flat = encoder.encode([f"{t}\n{a}" for t, a in items] + [s for group in sentences for s in group])
-    paper, sent = flat[:len(items)], flat[len(items):]
-    bounds = np.cumsum([0] + [len(s) for s in sentences])
-    vectors = {"paper": paper} | {a: np.zeros_like(paper) for a in ASPECTS}
-    for row, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
-        for aspect in ASPECTS:
-            rows = [lo + j for j, lab in enumerate(labels[row]) if lab == aspect]
-            # a paper without sentences of an aspect stands there by its whole-paper vector
-            vectors[aspect][row] = pooled(sent[rows]) if rows else paper[row]
-    return Embedded(sentences, labels, vectors)
+    return aspects.embed_papers(items, novelty.segmenter())
 
 
 def papers_path(root: Path | str, version: int) -> Path:
@@ -140,6 +114,3 @@ class Standalone:
 
     def sentences_of(self, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
         return {i: [(s["text"], s["aspect"]) for s in self.papers[i]["segmentation"]] for i in ids if i in self.papers}
-
-    def iid_of(self, external_id) -> int | None:
-        return next((i for i, row in self.papers.items() if row["id"] == str(external_id)), None)

@@ -75,7 +75,7 @@ def cached_vectors(split: str, rows: list[dict]) -> list[np.ndarray]:
 def prepare(split: str, cfg: SegmenterConfig) -> tuple[list[dict], list[Features]]:
     rows = load_split(split)
     vectors = cached_vectors(split, rows)
-    return rows, [featurize(r["sentences"], v, cfg.buckets) for r, v in zip(rows, vectors)]
+    return rows, [featurize(r["sentences"], v, cfg) for r, v in zip(rows, vectors)]
 
 
 # ---------------------------------------------------------------------------- scoring

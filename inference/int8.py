@@ -8,7 +8,7 @@ the matching columns of W are multiplied in floating point, everything else in i
 accumulation.
 
 Here the outlier columns are found once, on calibration text, and their weight columns are kept
-in fp32; at run time any other column that exceeds the threshold is also routed through fp32
+in fp16; at run time any other column that exceeds the threshold is also routed through fp32
 (against the dequantized int8 weight: what overflows int8 is the activation, not the weight).
 """
 from dataclasses import dataclass
@@ -34,7 +34,7 @@ class Int8Weight:
     scale: torch.Tensor      # [N] fp32 absmax / 127 per output row
     rowsum: torch.Tensor     # [N] int32 sum of q per row (the VNNI kernel shifts x by +128)
     outl_idx: torch.Tensor   # [P] int64 calibrated outlier columns
-    outl_w: torch.Tensor     # [N, P] fp32 weights of those columns
+    outl_w: torch.Tensor     # [P, N] fp16 weights of those columns (the paper keeps them in fp16)
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in (self.q, self.scale, self.rowsum, self.outl_idx, self.outl_w))
@@ -50,7 +50,7 @@ def outlier_columns(acts: torch.Tensor, cfg: Int8Config) -> torch.Tensor:
 
 
 def quantize_weight(w: torch.Tensor, outl_idx: torch.Tensor | None = None) -> Int8Weight:
-    """Row-wise absmax int8 of W [N, K]; the outlier columns stay fp32 and leave the int8 part."""
+    """Row-wise absmax int8 of W [N, K]; the outlier columns go to fp16 and leave the int8 part."""
     w = w.detach().float()
     idx = torch.empty(0, dtype=torch.long) if outl_idx is None else outl_idx.long()
     inl = w.clone()
@@ -58,12 +58,12 @@ def quantize_weight(w: torch.Tensor, outl_idx: torch.Tensor | None = None) -> In
     scale = inl.abs().amax(1).clamp_min(1e-8) / 127.0
     q = torch.round(inl / scale[:, None]).clamp_(-127, 127).to(torch.int8)
     return Int8Weight(q=q.contiguous(), scale=scale.contiguous(), rowsum=q.sum(1, dtype=torch.int32),
-                      outl_idx=idx.contiguous(), outl_w=w[:, idx].contiguous())
+                      outl_idx=idx.contiguous(), outl_w=w[:, idx].t().contiguous().half())
 
 
 def dequantize(wt: Int8Weight) -> torch.Tensor:
     w = wt.q.float() * wt.scale[:, None]
-    w[:, wt.outl_idx] = wt.outl_w
+    w[:, wt.outl_idx] = wt.outl_w.t().float()
     return w
 
 
@@ -78,7 +78,7 @@ def int8_linear_reference(x: torch.Tensor, wt: Int8Weight, threshold: float) -> 
     sx = torch.where(sx > 1e-30, sx, torch.ones_like(sx))
     xq = torch.round(inl / sx).to(torch.int32)
     y = (xq @ wt.q.t().to(torch.int32)).float() * sx * wt.scale[None, :]
-    y += x2[:, wt.outl_idx] @ wt.outl_w.t()
+    y += x2[:, wt.outl_idx] @ wt.outl_w.float()
     y += (x2 * dyn) @ (wt.q.float() * wt.scale[:, None]).t()
     return y.reshape(*x.shape[:-1], -1)
 

@@ -20,7 +20,7 @@ from .model import Int8Llama, Layer, LlamaShape
 from .settings import cache_dir
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1  # bump when the cached layout changes
+FORMAT_VERSION = 2  # bump when the cached layout changes
 
 CALIBRATION_TEXT = """<|im_start|>system
 You are a helpful research assistant.<|im_end|>

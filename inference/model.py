@@ -56,7 +56,7 @@ class Int8Llama:
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         e = self.head.q[ids].float() * self.head.scale[ids, None]
-        e[:, self.head.outl_idx] = self.head.outl_w[ids]
+        e[:, self.head.outl_idx] = self.head.outl_w[:, ids].t().float()
         return e
 
     @torch.inference_mode()

@@ -107,7 +107,8 @@ def main() -> None:
             manage("import_papers", str(DEMO_CORPUS))
         port = os.environ.get("PORT", "8000")
         for name, cmd in services(port, data_dir).items():
-            started.insert(0, subprocess.Popen(cmd, cwd=ROOT))
+            env = {**os.environ, "LLM_PRELOAD": "1"} if name == "llm-worker" else None
+            started.insert(0, subprocess.Popen(cmd, cwd=ROOT, env=env))
         print(f"site on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
         while all(p.poll() is None for p in started):
             time.sleep(1)

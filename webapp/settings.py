@@ -107,6 +107,10 @@ REDIS_URL_FOR_CACHE = REDIS_URL.replace("redis+socket://", "unix://")
 # Uploads live in DATA_DIR, outside any directory the web server serves.
 UPLOAD_DIR = DATA_DIR / "uploads"
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 200, minimum=1)
+# Per client (user, token or address): searches per minute, imports per hour; 0 = no limit
+# (the load test runs with RATE_LIMIT_SEARCH_PER_MIN=0).
+RATE_LIMITS = {"search": (env_int("RATE_LIMIT_SEARCH_PER_MIN", 120, minimum=0), 60),
+               "import": (env_int("RATE_LIMIT_IMPORTS_PER_HOUR", 20, minimum=0), 3600)}
 
 # Rate limits and cross-process caches share the broker's Redis.
 CACHES = {

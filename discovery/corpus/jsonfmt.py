@@ -23,8 +23,18 @@ _NON_WS = re.compile(r"\S")
 _IN_CODE = re.compile(r'["{}\[\]]')
 _IN_STRING = re.compile(r'["\\]')
 _SCALAR_END = re.compile(r"[,\]}\s]")
+# Besides syntax errors: an integer over Python's 4,300-digit limit, and nesting past the recursion limit.
+PARSE_ERRORS = (ValueError, RecursionError)
 TRUNCATED = "invalid JSON: the file ends inside this record (truncated?)"
 TRUNCATED_LIST = "invalid JSON: the file ends before the list closes (truncated?)"
+
+
+def invalid_json(exc: Exception, start: int) -> str:
+    """The reason for a record json could not parse; `start`: where the record starts in the text."""
+    if isinstance(exc, json.JSONDecodeError):
+        where = f"column {exc.colno}" if start == 0 else f"character {exc.pos - start + 1} of this record"
+        return f"invalid JSON: {exc.msg} at {where}"
+    return f"invalid JSON: {str(exc).split(';')[0][:120]}"
 
 
 def to_record(obj, where: str, fmt: str, config: CorpusConfig) -> Record | RecordError:
@@ -42,8 +52,8 @@ def read_json_lines(path: str | Path, fmt: str, config: CorpusConfig) -> Iterato
         elif line.text.strip():
             try:
                 obj = json.loads(line.text)
-            except json.JSONDecodeError as exc:
-                yield RecordError(where, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            except PARSE_ERRORS as exc:
+                yield RecordError(where, invalid_json(exc, 0))
                 continue
             yield to_record(obj, where, fmt, config)
 
@@ -129,7 +139,7 @@ class _Window:
             if end < len(self.buf) or self.eof:
                 self.advance(end)
                 return obj, None
-        except json.JSONDecodeError:
+        except PARSE_ERRORS:
             pass  # malformed, or cut by the window's end: the scanner tells which
         scan = _Scan()
         while (end := scan.end(self.buf, self.pos)) is None:
@@ -144,8 +154,8 @@ class _Window:
         try:
             obj, stop = _DECODER.raw_decode(self.buf[:end], self.pos)
             reason = None if stop == end else "invalid JSON: unexpected text inside this record"
-        except json.JSONDecodeError as exc:
-            obj, reason = None, f"invalid JSON: {exc.msg} at character {exc.pos - self.pos + 1} of this record"
+        except PARSE_ERRORS as exc:
+            obj, reason = None, invalid_json(exc, self.pos)
         self.advance(end)
         return obj, reason
 
@@ -225,22 +235,25 @@ def sniff_json(sample: str) -> tuple[str, dict | None] | None:
     for line in text.splitlines()[:20]:
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except PARSE_ERRORS:
             continue
         if isinstance(obj, dict):
             lists = [obj[k] for k in RECORD_LISTS if isinstance(obj.get(k), list)]
             if lists and "title" not in obj:  # one API page on one line
                 return "document", next((x for x in lists[0][:1] if isinstance(x, dict)), None)
             return "lines", obj
+    # No line parsed: a pretty-printed document ('{' alone, or '{"meta": {' on the first line), an
+    # API page on one line longer than the sample, or JSON Lines whose first records are broken.
+    first_line = text.split("\n", 1)[0].rstrip()
     page = re.match(r'\{\s*"(?:' + "|".join(RECORD_LISTS) + r'|meta)"', text)
-    # No whole line parsed: a pretty-printed document, or lines longer than the sample.
-    return ("document" if page or "\n" in text.rstrip() else "lines"), None
+    one_line = "\n" not in text.rstrip()
+    return ("lines" if first_line.endswith("}") or (one_line and not page) else "document"), None
 
 
 def _first_item(text: str) -> dict | None:
     try:
         obj, _ = _DECODER.raw_decode(text, _NON_WS.search(text).start()) if _NON_WS.search(text) else (None, 0)
-    except json.JSONDecodeError:
+    except PARSE_ERRORS:
         return None
     return obj if isinstance(obj, dict) else None
 

@@ -62,15 +62,18 @@ _LETTER_ACCENT = re.compile(r"\\([uvHckrdb])(?:\s*\{\s*\\?([A-Za-z])\s*\}|\s+\\?
 _ESCAPES = {"%": "%", "&": "&", "_": "_", "#": "#", "$": "$", "{": "\x01", "}": "\x02", " ": " ",
             ",": " ", ";": " ", ":": " ", "!": "", "|": "‖"}
 _ESCAPE = re.compile(r"\\([%&_#${} ,;:!|])")
-_MATH = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]|\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)", re.DOTALL)
+# Display math is bounded in length so that an unclosed '\(' cannot make the search quadratic.
+_MATH = re.compile(r"\$\$(.{1,500}?)\$\$|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]|\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)",
+                   re.DOTALL)
 _COMMAND = re.compile(r"\\([A-Za-z]+)\*?(\s*)")
 _COMMAND_ARG = re.compile(r"\\([A-Za-z]+)\*?\s*\{([^{}]*)\}")
 # 'as in \cite{x}, we' -> 'as in, we' (an optional [p. 3] included)
-_DROPPED = re.compile(r"\s*\\(?:" + "|".join(sorted(DROP_ARGUMENT)) + r")\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
+_DROPPED = re.compile(r"(?<!\s)\s*\\(?:" + "|".join(sorted(DROP_ARGUMENT)) + r")\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
 _SCRIPT = re.compile(r"([\^_])\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _BRACED_WORD = re.compile(r"\{([^{}\s,]*)\}")
+_SWITCH_GROUP = re.compile(r"\{\\(?:em|it|bf|sl|sc|rm|sf|tt|small|large)\s+([^{}]*)\}")  # '{\em a b}' -> 'a b'
 
 
 def _accent(match: re.Match) -> str:
@@ -121,9 +124,10 @@ def _math(match: re.Match) -> str:
     body = next(g for g in match.groups() if g is not None)
     body = _FRAC.sub(_frac, body)
     body = _SQRT.sub(lambda m: "√" + _group(m.group(1)), body)
+    body = _commands(body)  # first, so that '^{\\ast}' is the one symbol '^∗'
     for _ in range(3):  # nested scripts: x^{y_{i}}
         body = _SCRIPT.sub(_script, body)
-    return _commands(body).replace("{", "").replace("}", "")
+    return body.replace("{", "").replace("}", "")
 
 
 def latex_to_text(text: str, drop_braces: bool = False) -> str:
@@ -136,10 +140,11 @@ def latex_to_text(text: str, drop_braces: bool = False) -> str:
     text = _SYMBOL_ACCENT.sub(_accent, text)
     text = _LETTER_ACCENT.sub(_accent, text)
     text = _GLUED_FONT.sub("", text)
+    text = _SWITCH_GROUP.sub(r"\1", text)
     text = _MATH.sub(_math, text)
     text = _FRAC.sub(_frac, text)
-    text = _SCRIPT.sub(_script, text)
     text = _commands(text)
+    text = _SCRIPT.sub(_script, text)
     text = re.sub(r"(?<=[A-Za-z.])~(?=[A-Za-z0-9])", " ", text)  # a tie: 'Fig.~3', 'et~al.'
     text = text.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
     if drop_braces:

@@ -57,7 +57,7 @@ def _to_the_end(items: Iterator[Record | RecordError]) -> Iterator[Record | Reco
 # A pattern for each format that matches once per record, at the start of a line ('\n' is
 # prepended to the file). Counting with it reads the decompressed bytes at C speed.
 _COUNTERS = {
-    "lines": re.compile(rb"\n[ \t]*\{"),
+    "lines": re.compile(rb"\n[ \t]*\S"),  # every non-blank line is one item, a record or an error
     "document": re.compile(rb'"title"\s*:'),
     "text": re.compile(rb"\n[ \t]*\S"),
     "bibtex": re.compile(rb"\n[ \t]*@[ \t]*(?!string|comment|preamble)[A-Za-z]+[ \t]*\{", re.IGNORECASE),
@@ -66,9 +66,9 @@ _COUNTERS = {
 
 
 def count_records(path: str | Path, fmt: str | None = None, config: CorpusConfig | None = None) -> int:
-    """How many items read_records will yield, for a progress bar. Exact for well-formed files;
-    approximate for JSON documents (it counts "title" keys, nested ones included) and for
-    malformed lines (a blank-looking line, an unbalanced entry may count differently)."""
+    """How many items read_records will yield, for a progress bar. Exact for JSON Lines (broken
+    lines included) and for well-formed CSV, BibTeX, RIS and text files; approximate for JSON
+    documents (it counts "title" keys) and for malformed entries of the other formats."""
     config = config or CorpusConfig()
     sample = read_sample(path, config.sample_bytes)
     fmt = _checked_format(path, fmt, sample, config)

@@ -3,7 +3,8 @@
 format reader found into one of the two, and the deduplication fingerprint.
 
 Policy, decided once here for every format:
-- a record without a title is rejected ("missing title"); a record without an abstract is kept
+- a record without a title (or with one of punctuation only) is rejected ("missing title"); a
+  record without an abstract is kept
   (BibTeX and RIS often lack one; the import service decides what to do with it);
 - an abstract longer than `CorpusConfig.max_abstract_chars` is rejected before it is normalised;
 - a year that is not a number is dropped and the record kept: the year is optional metadata and
@@ -179,6 +180,8 @@ def build_record(raw: dict, location: str, config: CorpusConfig) -> Record | Rec
     title = normalise_text(texts["title"])
     if not title:
         return RecordError(location, "missing title")
+    if not title_key(title):  # '???' would share its fingerprint with every other such title
+        return RecordError(location, "missing title: it has no letters or digits")
     if len(title) > config.max_title_chars:
         return RecordError(location, _too_long("title", len(title), config.max_title_chars))
     url = clean_url(texts["url"])

@@ -19,7 +19,6 @@ FIELDS = {  # record field -> RIS tags, first present wins
     "year": ("PY", "Y1", "DA"),
     "venue": ("T2", "JF", "JO", "BT", "JA", "J2"),
     "doi": ("DO",),
-    "url": ("UR", "L2"),
     "source_id": ("ID", "AN"),
 }
 
@@ -27,7 +26,8 @@ FIELDS = {  # record field -> RIS tags, first present wins
 def ris_fields(tags: dict[str, list[str]]) -> dict:
     raw = {field: next((" ".join(tags[t]) for t in names if tags.get(t)), "") for field, names in FIELDS.items()}
     raw["authors"] = tags.get("AU") or tags.get("A1") or []
-    raw["url"] = next((u for u in tags.get("UR", []) if "arxiv.org/" in u), raw["url"].split(" ")[0])
+    urls = tags.get("UR") or tags.get("L2") or [""]  # a record may list several
+    raw["url"], raw["arxiv_id"] = urls[0], next((u for u in urls if "arxiv.org/" in u), "")
     return raw
 
 

@@ -17,10 +17,10 @@ COLUMNS = {
     "title": ("title", "paper title", "article title", "document title"),
     "abstract": ("abstract", "summary", "abstract note", "description"),
     "authors": ("authors", "author", "author full names", "creators"),
-    "year": ("year", "publication year", "publication_year", "pub year", "date", "published"),
+    "year": ("year", "publication year", "pub year", "date", "published"),
     "venue": ("venue", "journal", "source title", "source", "publication title", "booktitle", "conference"),
     "doi": ("doi",),
-    "arxiv_id": ("arxiv id", "arxiv_id", "arxiv", "eprint"),
+    "arxiv_id": ("arxiv id", "arxiv", "eprint"),
     "url": ("url", "link", "pdf url"),
     "source_id": ("id", "paper id", "eid", "key", "accession number"),
 }

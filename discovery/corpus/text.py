@@ -25,7 +25,7 @@ _TAG = r"</?(?:[A-Za-z][\w.-]*:)?({names})(?=[\s/>])[^<>]*>"
 _INLINE = re.compile(_TAG.format(names="|".join(_INLINE_TAGS.split())), re.IGNORECASE)
 _BLOCK = re.compile(_TAG.format(names="|".join(_BLOCK_TAGS.split())), re.IGNORECASE)
 _NAMESPACED = re.compile(r"</?[A-Za-z][\w.-]*:[A-Za-z][\w.-]*(?=[\s/>])[^<>]*>")
-_DANGEROUS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_DANGEROUS = re.compile(r"<(script|style)\b[^<>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 # Anything that may need more than whitespace collapsing; most abstracts have none of it.

@@ -10,6 +10,7 @@
 #include <ATen/Parallel.h>
 #include <immintrin.h>
 #include <cmath>
+#include <algorithm>
 #include <vector>
 
 namespace {
@@ -69,7 +70,7 @@ RowQuant quantize_row(const float* h, int64_t K, const uint8_t* is_static, float
 
 // x: [M, K] (or [M, 2K] with silu_mul: h = silu(x[:, :K]) * x[:, K:], the SwiGLU gate).
 // wq: [N, K] int8, wscale: [N], wsum: [N] int32 (row sums, to undo the +128 shift),
-// outl_idx: [P] calibrated outlier columns, w_outl: [N, P] their fp32 weights.
+// outl_idx: [P] calibrated outlier columns, w_outl: [P, N] their fp16 weights.
 // norm_w: RMSNorm (Zhang & Sennrich, 2019) weight applied to x first, the Llama pre-norm.
 torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscale,
                           torch::Tensor wsum, torch::Tensor outl_idx, torch::Tensor w_outl,
@@ -121,15 +122,37 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
   const float* ws = wscale.data_ptr<float>();
   const int32_t* wsm = wsum.data_ptr<int32_t>();
   if (M >= 16) {
+    // Prompt blocks: oneDNN int8 GEMM, then the outlier columns as two small fp32 GEMMs.
     torch::Tensor acc = at::_int_mm(xq, wq.t());
     const int32_t* ap = acc.data_ptr<int32_t>();
     at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
       for (int64_t m = b; m < e; ++m)
         for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
     });
+    if (P > 0) y.addmm_(h.index_select(1, outl_idx), w_outl.to(torch::kFloat));
+    std::vector<int64_t> cols;
+    for (int64_t m = 0; m < M; ++m) cols.insert(cols.end(), rq[m].extra.begin(), rq[m].extra.end());
+    std::sort(cols.begin(), cols.end());
+    cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
+    if (!cols.empty()) {
+      torch::Tensor ci = torch::tensor(cols, torch::kLong);
+      torch::Tensor xd = torch::zeros({M, (int64_t)cols.size()}, x.options());
+      float* xdp = xd.data_ptr<float>();
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k : rq[m].extra)
+          xdp[m * cols.size() + (std::lower_bound(cols.begin(), cols.end(), k) - cols.begin())] = hp[m * K + k];
+      y.addmm_(xd, (wq.index_select(1, ci).to(torch::kFloat) * wscale.unsqueeze(1)).t());
+    }
   } else {
+    // Decode: VNNI GEMV, 4 weight rows at a time. Run-time outlier columns are added while the
+    // row is in L1 (a column gather afterwards would miss cache once per row: 49k misses on the head).
     std::vector<uint8_t> xu(M * K);
     for (int64_t i = 0; i < M * K; ++i) xu[i] = static_cast<uint8_t>(xqp[i] + 128);
+    auto row_extra = [&](int64_t m, int64_t n) {
+      float t = 0.f;
+      for (int64_t k : rq[m].extra) t += hp[m * K + k] * wp[n * K + k];
+      return t;
+    };
     const int64_t blocks = N / 4;
     at::parallel_for(0, blocks, 16, [&](int64_t b, int64_t e) {
       int32_t d[4];
@@ -138,7 +161,7 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
         for (int64_t m = 0; m < M; ++m) {
           dot4(xu.data() + m * K, wp + n * K, wp + (n + 1) * K, wp + (n + 2) * K, wp + (n + 3) * K, K, d);
           for (int j = 0; j < 4; ++j)
-            yp[m * N + n + j] = (d[j] - 128 * wsm[n + j]) * rq[m].scale * ws[n + j];
+            yp[m * N + n + j] = ((d[j] - 128 * wsm[n + j]) * rq[m].scale + row_extra(m, n + j)) * ws[n + j];
         }
       }
     });
@@ -146,24 +169,28 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
       for (int64_t m = 0; m < M; ++m) {
         int32_t s = 0;
         for (int64_t k = 0; k < K; ++k) s += static_cast<int32_t>(xqp[m * K + k]) * wp[n * K + k];
-        yp[m * N + n] = s * rq[m].scale * ws[n];
+        yp[m * N + n] = (s * rq[m].scale + row_extra(m, n)) * ws[n];
       }
+    // Calibrated outlier columns: y += x[:, idx] @ W_outl, W_outl as [P, N] fp16 (the paper's
+    // precision for the outlier part), streamed row by row with 16-wide fp16 -> fp32 conversion.
+    const at::Half* wo = w_outl.data_ptr<at::Half>();
+    at::parallel_for(0, N / 16, 64, [&](int64_t b, int64_t e) {
+      for (int64_t m = 0; m < M; ++m) {
+        float* ym = yp + m * N;
+        for (int64_t p = 0; p < P; ++p) {
+          const __m512 xv = _mm512_set1_ps(hp[m * K + idx[p]]);
+          const uint16_t* row = reinterpret_cast<const uint16_t*>(wo + p * N);
+          for (int64_t c = b; c < e; ++c) {
+            __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c * 16)));
+            _mm512_storeu_ps(ym + c * 16, _mm512_fmadd_ps(xv, w, _mm512_loadu_ps(ym + c * 16)));
+          }
+        }
+      }
+    });
+    for (int64_t n = (N / 16) * 16; n < N; ++n)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t p = 0; p < P; ++p) yp[m * N + n] += hp[m * K + idx[p]] * static_cast<float>(wo[p * N + n]);
   }
-  // Outlier columns in fp32: calibrated ones against their kept fp32 weights, run-time ones
-  // against the dequantized int8 weights (the activation, the part that overflows, stays fp32).
-  const float* wo = w_outl.data_ptr<float>();
-  at::parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
-    for (int64_t m = 0; m < M; ++m) {
-      const float* hm = hp + m * K;
-      for (int64_t n = b; n < e; ++n) {
-        float s = 0.f;
-        for (int64_t p = 0; p < P; ++p) s += hm[idx[p]] * wo[n * P + p];
-        float t = 0.f;
-        for (int64_t k : rq[m].extra) t += hm[k] * wp[n * K + k];
-        yp[m * N + n] += s + t * ws[n];
-      }
-    }
-  });
   if (residual.has_value()) y.add_(residual->view({M, N}));
   return y;
 }
@@ -204,7 +231,7 @@ torch::Tensor rope_kv(torch::Tensor qkv, torch::Tensor cos, torch::Tensor sin,
   return q;
 }
 
-// Decode attention: one query row per head [1, H, 1, D] against cache rows 0..T-1, grouped-query
+// Decode attention: one query row per head [1, H, 1, D] (D a multiple of 16) against cache rows 0..T-1, grouped-query
 // (head h reads kv head h / (H / KV)). Returns [1, H * D]. Longer query blocks use SDPA.
 torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v_cache, int64_t T) {
   const int64_t H = q.size(1), KV = k_cache.size(0), TM = k_cache.size(1), D = k_cache.size(2);
@@ -213,6 +240,7 @@ torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v
   const float* kp = k_cache.data_ptr<float>();
   const float* vp = v_cache.data_ptr<float>();
   float* op = out.data_ptr<float>();
+  TORCH_CHECK(D % 16 == 0, "attend_one needs head_dim % 16 == 0");
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   at::parallel_for(0, H, T < 512 ? H : 1, [&](int64_t b, int64_t e) {
     std::vector<float> p(T);
@@ -222,17 +250,19 @@ torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v
       const float* vb = vp + (h / (H / KV)) * TM * D;
       float mx = -INFINITY;
       for (int64_t t = 0; t < T; ++t) {
-        float d = 0.f;
-        for (int64_t i = 0; i < D; ++i) d += qh[i] * kb[t * D + i];
-        p[t] = d * scale;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = 0; i < D; i += 16)
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(qh + i), _mm512_loadu_ps(kb + t * D + i), acc);
+        p[t] = _mm512_reduce_add_ps(acc) * scale;
         mx = p[t] > mx ? p[t] : mx;
       }
       float z = 0.f;
       for (int64_t t = 0; t < T; ++t) z += (p[t] = std::exp(p[t] - mx));
       float* o = op + h * D;
       for (int64_t t = 0; t < T; ++t) {
-        const float w = p[t] / z;
-        for (int64_t i = 0; i < D; ++i) o[i] += w * vb[t * D + i];
+        const __m512 w = _mm512_set1_ps(p[t] / z);
+        for (int64_t i = 0; i < D; i += 16)
+          _mm512_storeu_ps(o + i, _mm512_fmadd_ps(w, _mm512_loadu_ps(vb + t * D + i), _mm512_loadu_ps(o + i)));
       }
     }
   });

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from discovery.corpus import CorpusConfig, FormatError, jsonfmt, read_records, source
+from discovery.corpus import CorpusConfig, FormatError, count_records, jsonfmt, read_records, source
 from tests.discovery.test_corpus_helpers import FIXTURES, read, write
 
 
@@ -41,6 +41,7 @@ def test_it_reports_each_bad_line_and_reads_the_rest(tmp_path):
         ("line 5", "expected a JSON object, found list"), ("line 6", "title is not text (got a JSON dict)"),
         ("line 8", "invalid JSON")]
     assert "Expecting ',' delimiter at column" in errors[2].reason
+    assert count_records(path) == len(records) + len(errors)  # the progress bar ends at 100%
 
 
 def test_it_decodes_latin1_bytes_in_a_utf8_file_without_losing_the_record(tmp_path, caplog):
@@ -121,3 +122,17 @@ def test_it_raises_a_format_error_for_an_object_without_records(tmp_path):
 def test_a_reread_yields_the_same_sequence():
     first = list(read_records(FIXTURES / "papers.jsonl"))
     assert list(read_records(FIXTURES / "papers.jsonl")) == first
+
+
+def test_it_rejects_a_title_without_letters_or_digits(tmp_path):
+    path = write(tmp_path, "punct.jsonl", '{"title": "<b>?!</b> ...", "abstract": "x"}\n')
+    assert [e.reason for e in read(path)[1]] == ["missing title: it has no letters or digits"]
+
+
+def test_it_reports_json_that_python_refuses_beyond_syntax(tmp_path):
+    path = write(tmp_path, "odd.jsonl", '{"title": "A", "year": ' + "1" * 5000 + "}\n" + "[" * 100_000 + "\n"
+                 + '{"title": "B", "abstract": "fine"}\n')
+    records, errors = read(path)
+    assert [r.title for r in records] == ["B"]
+    assert [e.location for e in errors] == ["line 1", "line 2"]
+    assert all(e.reason.startswith("invalid JSON: ") for e in errors)

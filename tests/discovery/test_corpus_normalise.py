@@ -7,6 +7,7 @@ from discovery.corpus import Record, dedup_keys, fingerprint, normalise_text
 @pytest.mark.parametrize("raw, plain", [
     (r"$\alpha$-divergence", "α-divergence"),
     (r"\emph{x} and \textbf{bold}", "x and bold"),
+    (r"an {\em old style} switch", "an old style switch"),
     (r'{\"o} and M{\"u}ller and \'{\i}', "ö and Müller and í"),
     (r"\c{c}a \v{s} \ss{} \o", "ça š ß ø"),
     ("pages 1--10---a dash", "pages 1–10—a dash"),
@@ -45,3 +46,11 @@ def test_the_title_fingerprint_ignores_year_case_accents_and_punctuation():
     published = Record(title="Bert — pretraining of deep bidirectional transformers.", year=2019)
     assert fingerprint(preprint) == fingerprint(published)
     assert fingerprint(Record(title="A Different Paper")) != fingerprint(preprint)
+
+
+@pytest.mark.parametrize("hostile", [
+    "\\a{" * 20_000 + "x" + "}" * 20_000,  # nesting far past the recursion limit
+    "\\(" * 20_000, "<script" * 10_000, "\\\\" * 50_000, " " * 50_000 + "\\cite{x}",
+])
+def test_it_survives_deep_nesting_and_unclosed_markup(hostile):
+    assert isinstance(normalise_text(hostile), str)

@@ -47,10 +47,15 @@ def test_it_finds_a_stored_vector_first_with_its_cosine(tmp_path):
 
 def test_it_replaces_vectors_when_an_id_is_added_again(tmp_path):
     s, ids = small_set(tmp_path)
+    before = s.reconstruct("paper", ids[:2])  # builds the cached flat view
     new = unit(np.ones((1, DIM)))
     s.add(ids[:1], {sp: new for sp in SPACES})
-    np.testing.assert_allclose(s.reconstruct("paper", ids[:1]), new, atol=1e-6)
+    after = s.reconstruct("paper", ids[:2])
+    np.testing.assert_allclose(after[0], new[0], atol=1e-6)
+    np.testing.assert_allclose(after[1], before[1], atol=1e-6)
     assert len(s) == len(ids) and s.spaces["paper"].ntotal == len(ids)
+    with pytest.raises(KeyError):
+        s.reconstruct("paper", [5])
 
 
 def test_it_removes_ids_everywhere(tmp_path):

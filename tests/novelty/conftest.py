@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def seed_index(tmp_path_factory):
     import torch
 
-    from discovery.cli_novelty import main
+    from discovery.cli import main
 
     torch.set_num_threads(2)
     out = tmp_path_factory.mktemp("novelty") / "index"

@@ -86,12 +86,12 @@ def test_it_completes_with_a_deterministic_summary_when_the_llm_fails(assessment
 def test_it_keeps_the_full_sentences_written_before_a_timeout(assessment):
     class Slow(Scripted):
         def chat(self, messages, on_token=None, **kw):
-            for piece in ["The problem is known [1]. ", "The method is ", "also"]:
+            for piece in ["The problem is already well known [1]. ", "The method is ", "also"]:
                 on_token(piece)
             raise GenerationTimeout("too slow")
 
     written = rationale.write(assessment, {}, engine=Slow())
-    assert written.text == "The problem is known [1]."
+    assert written.text == "The problem is already well known [1]."
     assert "timed out" in written.note
 
 

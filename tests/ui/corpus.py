@@ -49,8 +49,6 @@ def _fake_vectors(papers: list[Paper]) -> dict[str, np.ndarray]:
 
 
 def _index_directly(papers: list[Paper], index_dir, monkeypatch) -> None:
-    """Until discovery.aspects exists: the first, second and third sentences stand for problem,
-    method and findings, embedded with the fake encoder, and queries embed the same way."""
     from discovery.index import IndexSet
     from tests.fakes import fake_encode
 
@@ -70,21 +68,11 @@ def _index_directly(papers: list[Paper], index_dir, monkeypatch) -> None:
 
 
 def index_corpus(papers: list[Paper], settings, tmp_path, monkeypatch) -> None:
-    """Index the papers into a fresh index folder, through the product's indexing service when
-    it is there (discovery.aspects), with the encoder replaced by the fake one."""
-    from discovery import encoder
-    from tests.fakes import fake_encode
-
+    """Index the papers into a fresh index folder. These tests are about the pages, not about
+    segmentation or embedding (tests/browser/test_imports_in_browser.py runs the real pipeline),
+    so the first three sentences stand for problem, method and findings, embedded with the
+    fake encoder, and queries are embedded the same way."""
     settings.INDEX_DIR = tmp_path / "index"
-    monkeypatch.setattr(encoder, "encode", fake_encode)
     ideation._index_set.cache_clear()
-    try:
-        from discovery import aspects  # noqa: F401
-    except ImportError:
-        _index_directly(papers, settings.INDEX_DIR, monkeypatch)
-    else:
-        from webapp.papers import indexing
-
-        indexing.papers_index_chunk(ids=[p.pk for p in papers])
-        indexing.index_publish(full=True)
+    _index_directly(papers, settings.INDEX_DIR, monkeypatch)
     ideation._index_set.cache_clear()

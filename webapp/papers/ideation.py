@@ -56,9 +56,24 @@ def index_set():
 
 
 def _query_vectors(text: str) -> dict[str, np.ndarray]:
-    from discovery import aspects
+    """A short query means the same thing in every space ("papers whose method is about X"); a
+    passage of several sentences is segmented and embedded like an abstract."""
+    from discovery import aspects, encoder
+    from discovery.sentences import split_sentences
 
-    return aspects.query_vectors(text)
+    if len(split_sentences(text)) > 1:
+        return aspects.query_vectors("", text)
+    vec = encoder.encode([text])[0]
+    return {space: vec for space in aspects.SPACES}
+
+
+@functools.lru_cache(maxsize=1)
+def _search_config():
+    from discovery import aspects
+    from discovery.search import SearchConfig
+
+    # Whole-paper cosine plus the tuned weight of the aspect's cosine (tuned on CSFCube dev).
+    return SearchConfig(score_fn=aspects.space_score)
 
 
 def paper_search(*, q: str, aspect: str = "all", year_min: int | None = None, year_max: int | None = None,
@@ -70,7 +85,7 @@ def paper_search(*, q: str, aspect: str = "all", year_min: int | None = None, ye
         return SearchPage([], 0, page, per_page, indexed=bool(len(idx)))
     result = search(idx, query_text=q, query_vectors=_query_vectors(q), aspect=_view(aspect),
                     k=per_page, offset=(page - 1) * per_page, year_min=year_min, year_max=year_max,
-                    venue=venue or None)
+                    venue=venue or None, cfg=_search_config())
     return SearchPage(_papers(result.hits), result.total_candidates, page, per_page, True, result.timings)
 
 

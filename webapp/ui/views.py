@@ -149,6 +149,7 @@ def token_revoke(request, token_id: int):
     return redirect("tokens")
 
 
+@server_timing
 def healthz(request):
     connection.ensure_connection()
     return JsonResponse({"ok": True, "papers": paper_selectors.paper_count()})

@@ -6,7 +6,9 @@
   if (!canvas || !window.Chart) return;
   const label = document.getElementById("map-label");
   const status = document.getElementById("map-status");
-  const highlight = new Set(JSON.parse(document.getElementById("map-highlight").textContent));
+  const highlightIds = JSON.parse(document.getElementById("map-highlight").textContent);
+  const highlight = new Set(highlightIds);
+  const focus = canvas.dataset.focus ? Number(canvas.dataset.focus) : null;  // the paper, when one is shown
   const paperUrl = (id) => canvas.dataset.paperUrl.replace("/0/", "/" + id + "/");
   const apiUrl = (id) => canvas.dataset.apiUrl.replace(/0$/, String(id));
   const titles = new Map();
@@ -35,19 +37,29 @@
     const chart = new Chart(canvas, {
       type: "scatter",
       data: { datasets: [
-        { label: "highlighted", data: marked, pointRadius: 5, pointHoverRadius: 7, backgroundColor: "#d1495b", borderColor: "#fff", borderWidth: 1 },
+        { label: "highlighted", data: marked, pointRadius: (c) => (c.raw && c.raw.id === focus ? 9 : 5),
+          pointHoverRadius: 9, backgroundColor: (c) => (c.raw && c.raw.id === focus ? "#1d232b" : "#d1495b"),
+          borderColor: "#fff", borderWidth: 1 },
         { label: "papers", data: all, pointRadius: all.length > 5000 ? 1.2 : 3, pointHoverRadius: 5, backgroundColor: "rgba(36, 86, 166, 0.35)", borderWidth: 0 },
       ] },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
         interaction: { mode: "nearest", intersect: true },
         plugins: { legend: { display: false }, tooltip: { enabled: false } },
-        scales: { x: { display: false }, y: { display: false } },
+        scales: { x: padded(data.x), y: padded(data.y) },
         onHover: (event, elements) => hover(chart, event, elements),
         onClick: (event, elements) => { if (elements.length) window.location = paperUrl(point(chart, elements[0]).id); },
       },
     });
     window.ideationMap = chart;  // for the browser tests
+  }
+
+  function padded(values) {
+    // a margin around the points, so none sits half outside the plot
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    const pad = Math.max((hi - lo) * 0.03, 1);
+    return { display: false, min: lo - pad, max: hi + pad };
   }
 
   function point(chart, element) {

@@ -1,0 +1,163 @@
+"""Aspect vectors of papers and queries, and the aspect-conditioned score.
+
+Navigating Ideation Space (problem / method / findings sub-spaces of one paper space) built the
+cheap way: every sentence of an abstract is encoded once (discovery.encoder); the segmenter
+labels the sentences from those same vectors; an aspect's vector is the L2-normalised mean of
+its sentences' vectors. A paper with no sentence of some aspect stands in that aspect by its
+whole-paper vector, so it is neither lost nor favoured there.
+
+Ranking for an aspect follows the lesson of CSFCube (Mysore et al. 2021) and Aspire (Mysore et
+al. 2022, "Multi-Vector Models with Textual Guidance for Fine-Grained Scientific Document
+Similarity"): whole-paper similarity is a strong base that aspect-to-aspect matching alone does
+not beat, so the aspect enters as a weighted term, score = cos(paper) + w[aspect] * cos(aspect).
+
+API for the indexer and search:
+    embed_papers([(title, abstract), ...]) -> Embedded(sentences, labels, vectors{space: (n, 384)})
+    query_vectors(title, abstract) -> {space: (384,)}
+    score(whole_sim, aspect_sim, facet) and space_score(sims, view) (search.ScoreFn)
+    Ranker().rank(query, candidates, facet) -> ids, best first (the `rank` command and eval)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from discovery import ASPECTS, encoder
+from discovery.sentences import split_sentences
+
+SPACES = ("paper",) + ASPECTS
+
+
+@dataclass
+class AspectConfig:
+    # weight of the aspect cosine added to the whole-paper cosine, tuned on CSFCube dev
+    # (python -m discovery.eval_csfcube --sweep); 0 would be plain whole-paper retrieval
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "problem": 0.5, "method": 0.5, "findings": 0.5})
+    whole_text: str = "sentences"  # paper vector: "sentences" = mean of sentence vectors (no extra
+    #                               encoder pass); "abstract" = title + abstract encoded whole
+
+
+CONFIG = AspectConfig()
+
+
+@dataclass
+class Segmentation:
+    sentences: list[str]
+    labels: list[str]  # problem | method | findings | other, one per sentence
+
+    def text(self, aspect: str) -> str:
+        return " ".join(s for s, a in zip(self.sentences, self.labels) if a == aspect)
+
+
+@dataclass
+class Embedded:
+    sentences: list[list[str]]
+    labels: list[list[str]]
+    vectors: dict[str, np.ndarray]  # space -> (n, DIM), L2-normalised rows
+
+
+def pooled(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalised mean: the vector of a group of sentences."""
+    mean = vectors.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
+
+
+def _sentences(title: str, abstract: str) -> list[str]:
+    # an abstract-less record is indexed by its title, as one sentence
+    return split_sentences(abstract) or [title.strip() or abstract.strip()]
+
+
+def _segmenter():
+    from discovery.segmenter import Segmenter
+
+    global _SEGMENTER
+    if _SEGMENTER is None:
+        _SEGMENTER = Segmenter.load()
+    return _SEGMENTER
+
+
+_SEGMENTER = None
+
+
+def _encode_and_label(items: list[tuple[str, str]], segmenter=None):
+    sentences = [_sentences(t, a) for t, a in items]
+    flat = encoder.encode([s for group in sentences for s in group])
+    bounds = np.cumsum([0] + [len(g) for g in sentences])
+    sent_vecs = [flat[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    seg = segmenter or _segmenter()
+    labels = seg.label_many(sentences, sent_vecs)
+    return sentences, labels, sent_vecs
+
+
+def segment(items: list[tuple[str, str]], segmenter=None) -> list[Segmentation]:
+    """(title, abstract) -> sentences and their aspect labels."""
+    sentences, labels, _ = _encode_and_label(items, segmenter)
+    return [Segmentation(s, lab) for s, lab in zip(sentences, labels)]
+
+
+def aspect_vectors(sent_vecs: np.ndarray, labels: list[str], paper: np.ndarray) -> dict[str, np.ndarray]:
+    return {a: pooled(sent_vecs[[i for i, lab in enumerate(labels) if lab == a]])
+            if a in labels else paper for a in ASPECTS}
+
+
+def embed_papers(items: list[tuple[str, str]], segmenter=None, cfg: AspectConfig = CONFIG) -> Embedded:
+    """(title, abstract) pairs -> sentences, labels and one vector per space and paper."""
+    if not items:
+        return Embedded([], [], {s: np.zeros((0, encoder.DIM), np.float32) for s in SPACES})
+    sentences, labels, sent_vecs = _encode_and_label(items, segmenter)
+    if cfg.whole_text == "abstract":
+        paper = encoder.encode([f"{t} {a}".strip() for t, a in items])
+    else:
+        paper = np.stack([pooled(v) for v in sent_vecs])
+    per_paper = [aspect_vectors(v, lab, p) for v, lab, p in zip(sent_vecs, labels, paper)]
+    vectors = {"paper": paper} | {a: np.stack([d[a] for d in per_paper]) for a in ASPECTS}
+    return Embedded(sentences, labels, vectors)
+
+
+def query_vectors(title: str, abstract: str, segmenter=None) -> dict[str, np.ndarray]:
+    """A query paper (or an idea written as an abstract) embedded like a corpus paper."""
+    e = embed_papers([(title, abstract)], segmenter)
+    return {s: v[0] for s, v in e.vectors.items()}
+
+
+def score(whole_sim: np.ndarray, aspect_sim: np.ndarray | None, facet: str,
+          cfg: AspectConfig = CONFIG) -> np.ndarray:
+    """Aspect-conditioned score from cosines in the paper space and in the facet's space."""
+    if facet == "all" or aspect_sim is None:
+        return whole_sim
+    return whole_sim + cfg.weights[facet] * aspect_sim
+
+
+def space_score(sims: dict[str, np.ndarray], view: str, cfg: AspectConfig = CONFIG) -> np.ndarray:
+    """score() in search.ScoreFn form: sims holds the candidates' cosine in every space."""
+    return score(sims["paper"], None if view == "all" else sims[view], view, cfg)
+
+
+class Ranker:
+    """Ranks candidate papers against a query paper for one facet; keeps every embedded
+    paper by id, so a candidate that comes back in a later request is not encoded again."""
+
+    def __init__(self, segmenter=None, cfg: AspectConfig = CONFIG):
+        self.segmenter, self.cfg = segmenter, cfg
+        self.cache: dict[object, dict[str, np.ndarray]] = {}
+
+    def _embed(self, papers: dict[object, tuple[str, str]]) -> None:
+        todo = [k for k in papers if k not in self.cache]
+        if todo:
+            e = embed_papers([papers[k] for k in todo], self.segmenter, self.cfg)
+            for i, k in enumerate(todo):
+                self.cache[k] = {s: e.vectors[s][i] for s in SPACES}
+
+    def similarities(self, query: tuple[str, str],
+                     candidates: dict[object, tuple[str, str]]) -> dict[str, np.ndarray]:
+        """Cosine of each candidate to the query in every space, in candidate order."""
+        q = embed_papers([query], self.segmenter, self.cfg).vectors
+        self._embed(candidates)
+        return {s: np.stack([self.cache[k][s] for k in candidates]) @ q[s][0] for s in SPACES}
+
+    def rank(self, query: tuple[str, str], candidates: dict[object, tuple[str, str]], facet: str) -> list:
+        ids = list(candidates)
+        scores = space_score(self.similarities(query, candidates), facet, self.cfg)
+        return [ids[i] for i in np.argsort(-scores, kind="stable")]

@@ -1,0 +1,184 @@
+"""`python -m inference bench`: the int8 engine against fp32 eager, bitsandbytes LLM.int8() and
+naive dynamic int8, on the same prompts and the same held-out text, one subprocess per engine
+(so peak RSS is each engine's own; it includes model loading: fp32 and the baselines convert the
+GGUF at load, the int8 engine reads its cache, which the parent builds first).
+
+decode tok/s   greedy, (N-1) / (t(N tokens) - t(1 token)) on a ~200-token chat prompt; the
+               baselines through transformers' generate, as a user would run them
+prefill tok/s  one forward over a 500-token prompt
+ttft_s         chat prompt in, first token out
+ppl            perplexity of the first 2,048 tokens of seed_papers.txt, one full window
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from . import settings
+
+ENGINES = ("fp32", "int8", "bnb_int8", "dynamic_int8")
+PPL_TOKENS = 2048
+PREFILL_TOKENS = 500
+
+
+@dataclass
+class BenchConfig:
+    threads: int = 2          # torch intra-op threads for every engine (the machine has 2 cores)
+    new_tokens: int = 64      # greedy tokens per decode measurement
+    repeats: int = 3          # best of this many timings (the machine is shared: best is least disturbed)
+
+
+def held_out_text() -> str:
+    path = settings.shared_data_dir() / "seed_papers.txt"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: set SHARED_DATA_DIR to the folder holding seed_papers.txt")
+    return path.read_text()
+
+
+def load(engine: str):
+    """(step-model runner, tokenizer, weight bytes) for one engine."""
+    from . import baselines
+    from .generate import Int8Steps
+    from .loading import load_int8
+
+    path = settings.model_path()
+    if engine == "int8":
+        model, tok = load_int8(path)
+        return Int8Runner(Int8Steps(model)), tok, model.nbytes()
+    make = {"fp32": baselines.fp32_model, "bnb_int8": baselines.bnb_model,
+            "dynamic_int8": baselines.dynamic_int8_model}[engine]
+    model, tok = make(path)
+    return HFRunner(model), tok, baselines.weight_bytes(model)
+
+
+class Int8Runner:
+    def __init__(self, steps):
+        self.steps = steps
+
+    def logits(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.steps.model.forward(ids, 0, all_logits=True)
+
+    def greedy(self, ids: list[int], n: int) -> list[int]:
+        out = [int(self.steps.prefill(ids).argmax())]
+        while len(out) < n:
+            out.append(int(self.steps.step(out[-1]).argmax()))
+        return out
+
+
+class HFRunner:
+    def __init__(self, model):
+        self.model = model
+
+    @torch.inference_mode()
+    def logits(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(ids[None], use_cache=False).logits[0]
+
+    @torch.inference_mode()
+    def greedy(self, ids: list[int], n: int) -> list[int]:
+        out = self.model.generate(torch.tensor([ids]), max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                                  pad_token_id=self.model.config.eos_token_id)
+        return out[0, len(ids):].tolist()
+
+
+def best_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def measure(engine: str, cfg: BenchConfig) -> dict:
+    torch.set_num_threads(cfg.threads)
+    t0 = time.perf_counter()
+    runner, tok, wbytes = load(engine)
+    load_s = time.perf_counter() - t0
+    text = held_out_text()
+    ids = torch.tensor(tok(text).input_ids[:PPL_TOKENS])
+    with torch.inference_mode():
+        logits = runner.logits(ids).float()
+    ppl = torch.nn.functional.cross_entropy(logits[:-1], ids[1:]).exp().item()
+    del logits
+    abstract = text.splitlines()[1]
+    chat = tok.apply_chat_template([{"role": "user", "content": "Summarize this abstract in two sentences:\n" + abstract}],
+                                   add_generation_prompt=True, tokenize=True)
+    chat = list(chat["input_ids"] if hasattr(chat, "keys") else chat)
+    long_prompt = tok(text).input_ids[PPL_TOKENS:PPL_TOKENS + PREFILL_TOKENS]
+    runner.greedy(chat, 2)  # warm-up: first-call allocations, lazy inits
+    ttft = best_time(lambda: runner.greedy(chat, 1), cfg.repeats)
+    prefill = best_time(lambda: runner.greedy(long_prompt, 1), cfg.repeats)
+    n = cfg.new_tokens
+    t_n = best_time(lambda: runner.greedy(chat, n), cfg.repeats)
+    sample = tok.decode(runner.greedy(chat, 40), skip_special_tokens=True)
+    return {"decode_tok_s": (n - 1) / (t_n - ttft), "prefill_tok_s": PREFILL_TOKENS / prefill, "ttft_s": ttft,
+            "ppl": ppl, "weights_mb": wbytes / 1e6, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load_s": load_s, "threads": cfg.threads, "sample": sample}
+
+
+def run_child(engine: str, cfg: BenchConfig) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    cmd = [sys.executable, "-m", "inference", "bench", "--one", engine, "--out", out,
+           "--threads", str(cfg.threads), "--new-tokens", str(cfg.new_tokens), "--repeats", str(cfg.repeats)]
+    proc = subprocess.run(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    try:
+        if proc.returncode != 0:
+            return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        with open(out) as f:
+            return json.load(f)
+    finally:
+        os.unlink(out)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def table(results: dict) -> str:
+    cols = [("decode_tok_s", "decode tok/s", "{:.1f}"), ("prefill_tok_s", "prefill tok/s", "{:.0f}"),
+            ("ttft_s", "ttft s", "{:.3f}"), ("ppl", "ppl", "{:.2f}"), ("weights_mb", "weights MB", "{:.0f}"),
+            ("peak_rss_mb", "peak RSS MB", "{:.0f}")]
+    lines = ["| engine | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, r in results.items():
+        cells = [fmt.format(r[k]) if k in r else r.get("error", "-") for k, _, fmt in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict(r: dict) -> list[str]:
+    if not all(k in r and "ppl" in r[k] for k in ENGINES):
+        return ["some engine failed: no verdict"]
+    i8, fp = r["int8"], r["fp32"]
+    return [f"int8 perplexity {100 * (i8['ppl'] / fp['ppl'] - 1):+.2f}% vs fp32 (target <= +1%)",
+            f"int8 decode {i8['decode_tok_s'] / fp['decode_tok_s']:.2f}x fp32 (target >= 4x), "
+            f"{i8['decode_tok_s'] / r['bnb_int8']['decode_tok_s']:.2f}x bitsandbytes, "
+            f"{i8['decode_tok_s'] / r['dynamic_int8']['decode_tok_s']:.2f}x dynamic int8",
+            f"int8 weights {i8['weights_mb'] / fp['weights_mb']:.2f}x fp32 (target <= 0.3x)"]
+
+
+def main(cfg: BenchConfig, engines=ENGINES, json_path: str | None = None) -> dict:
+    print(f"building the int8 cache and kernels first; load average {load_average()}", flush=True)
+    subprocess.run([sys.executable, "-c", "from inference.loading import load_int8; from inference import settings, kernels;"
+                    "kernels.ops(); load_int8(settings.model_path())"], check=True, capture_output=True)
+    results = {}
+    for name in engines:
+        results[name] = run_child(name, cfg)
+        print(f"  {name}: {json.dumps({k: v for k, v in results[name].items() if k != 'sample'})}", flush=True)
+    report = {"config": asdict(cfg), "load_average_after": load_average(), "engines": results}
+    print(table(results))
+    for name, r in results.items():
+        print(f"{name} greedy sample: {r.get('sample', '')[:100]!r}")
+    for line in verdict(results):
+        print(line)
+    print(f"load average (1, 5, 15 min): {report['load_average_after']} on {os.cpu_count()} cores")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(report, f, indent=2)
+    return report

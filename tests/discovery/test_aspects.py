@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from discovery import aspects, encoder
+from tests.discovery.stand_ins import CountingEncoder, CueSegmenter
+
+PAPER = ("Graph parsing", "Parsing graphs is slow. We propose a linear time parser. Results show tenfold speedups.")
+NO_FINDINGS = ("Tagging", "Tagging words is ambiguous. We propose a tagger using lattices.")
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch):
+    fake = CountingEncoder()
+    monkeypatch.setattr(encoder, "encode", fake)
+    return fake
+
+
+def test_it_gives_every_paper_a_unit_vector_in_every_space(fake_encoder):
+    e = aspects.embed_papers([PAPER, NO_FINDINGS], CueSegmenter())
+    assert set(e.vectors) == {"paper", "problem", "method", "findings"}
+    for v in e.vectors.values():
+        assert v.shape == (2, encoder.DIM)
+        np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert e.labels[0] == ["problem", "method", "findings"]
+
+
+def test_it_encodes_each_sentence_once(fake_encoder):
+    aspects.embed_papers([PAPER], CueSegmenter())
+    assert len(fake_encoder.calls) == 3
+
+
+def test_it_builds_an_aspect_from_its_own_sentences(fake_encoder):
+    e = aspects.embed_papers([PAPER], CueSegmenter())
+    method = fake_encoder(["We propose a linear time parser."])[0]
+    assert float(e.vectors["method"][0] @ method) > 0.999
+
+
+def test_it_falls_back_to_the_paper_vector_for_a_missing_aspect(fake_encoder):
+    e = aspects.embed_papers([NO_FINDINGS], CueSegmenter())
+    np.testing.assert_allclose(e.vectors["findings"][0], e.vectors["paper"][0])
+    assert not np.allclose(e.vectors["method"][0], e.vectors["paper"][0])
+
+
+def test_it_indexes_a_paper_without_abstract_by_its_title(fake_encoder):
+    e = aspects.embed_papers([("Only a title", "")], CueSegmenter())
+    assert e.sentences == [["Only a title"]]
+
+
+def test_it_adds_the_weighted_aspect_similarity_to_the_paper_similarity():
+    cfg = aspects.AspectConfig(weights={"problem": 0.5, "method": 2.0, "findings": 0.0})
+    whole, aspect = np.array([0.5, 0.4]), np.array([0.1, 0.3])
+    np.testing.assert_allclose(aspects.score(whole, aspect, "method", cfg), [0.7, 1.0])
+    np.testing.assert_allclose(aspects.score(whole, aspect, "findings", cfg), whole)
+    np.testing.assert_allclose(aspects.score(whole, aspect, "all", cfg), whole)
+
+
+def test_it_ranks_the_candidate_sharing_the_method_first(fake_encoder):
+    query = ("Q", "Speech is noisy. We propose a linear time parser. Results show gains.")
+    cands = {"same-method": ("A", "Vision is hard. We propose a linear time parser. Results show nothing."),
+             "same-problem": ("B", "Speech is noisy. We propose dropout regularisation. Results vary.")}
+    ranker = aspects.Ranker(CueSegmenter(), aspects.AspectConfig(weights=dict.fromkeys(aspects.ASPECTS, 3.0)))
+    assert ranker.rank(query, cands, "method")[0] == "same-method"
+    assert ranker.rank(query, cands, "problem")[0] == "same-problem"
+
+
+def test_it_does_not_re_encode_a_candidate_seen_before(fake_encoder):
+    ranker = aspects.Ranker(CueSegmenter())
+    ranker.rank(PAPER, {"a": NO_FINDINGS}, "all")
+    before = len(fake_encoder.calls)
+    ranker.rank(PAPER, {"a": NO_FINDINGS}, "problem")
+    assert len(fake_encoder.calls) - before == 3  # the query's sentences only
