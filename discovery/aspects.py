@@ -4,7 +4,9 @@ Navigating Ideation Space (problem / method / findings sub-spaces of one paper s
 cheap way: every sentence of an abstract is encoded once (discovery.encoder); the segmenter
 labels the sentences from those same vectors; an aspect's vector is the L2-normalised mean of
 its sentences' vectors. A paper with no sentence of some aspect stands in that aspect by its
-whole-paper vector, so it is neither lost nor favoured there.
+whole-paper vector, so it is neither lost nor favoured there. The whole-paper vector encodes
+"title abstract" in the same encoder call: pooling the sentence vectors instead would save that
+pass but loses ~3 MAP points on CSFCube dev (see .notes/aspects.md).
 
 Ranking for an aspect follows the lesson of CSFCube (Mysore et al. 2021) and Aspire (Mysore et
 al. 2022, "Multi-Vector Models with Textual Guidance for Fine-Grained Scientific Document
@@ -19,6 +21,7 @@ API for the indexer and search:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,9 +37,11 @@ class AspectConfig:
     # weight of the aspect cosine added to the whole-paper cosine, tuned on CSFCube dev
     # (python -m discovery.eval_csfcube --sweep); 0 would be plain whole-paper retrieval
     weights: dict[str, float] = field(default_factory=lambda: {
-        "problem": 0.5, "method": 0.5, "findings": 0.5})
-    whole_text: str = "sentences"  # paper vector: "sentences" = mean of sentence vectors (no extra
-    #                               encoder pass); "abstract" = title + abstract encoded whole
+        "problem": 0.5, "method": 0.5, "findings": 0.5})  # one shared value, so one tuned knob
+    heads: tuple[str, ...] = ("problem", "method", "findings")  # aspects whose space is mapped by
+    # the contrastive head of train_aspects.py (kept where it beats the untrained space on dev)
+    whole_text: str = "abstract"  # paper vector: "title abstract" encoded whole; "sentences" =
+    # mean of the sentence vectors (half the encoder work, but 3 MAP points lower on CSFCube dev)
 
 
 CONFIG = AspectConfig()
@@ -81,36 +86,63 @@ def _segmenter():
 _SEGMENTER = None
 
 
-def _encode_and_label(items: list[tuple[str, str]], segmenter=None):
+def _encode(items: list[tuple[str, str]], with_whole: bool):
+    """Sentences of each paper, their vectors and, if asked, the whole-text vectors: one
+    encoder call, so that length sorting batches all texts together."""
     sentences = [_sentences(t, a) for t, a in items]
-    flat = encoder.encode([s for group in sentences for s in group])
-    bounds = np.cumsum([0] + [len(g) for g in sentences])
+    wholes = [f"{t} {a}".strip() for t, a in items] if with_whole else []
+    flat = encoder.encode(wholes + [s for group in sentences for s in group])
+    bounds = np.cumsum([len(wholes)] + [len(g) for g in sentences])
     sent_vecs = [flat[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
-    seg = segmenter or _segmenter()
-    labels = seg.label_many(sentences, sent_vecs)
-    return sentences, labels, sent_vecs
+    return sentences, sent_vecs, flat[:len(wholes)]
 
 
 def segment(items: list[tuple[str, str]], segmenter=None) -> list[Segmentation]:
     """(title, abstract) -> sentences and their aspect labels."""
-    sentences, labels, _ = _encode_and_label(items, segmenter)
+    sentences, sent_vecs, _ = _encode(items, with_whole=False)
+    labels = (segmenter or _segmenter()).label_many(sentences, sent_vecs)
     return [Segmentation(s, lab) for s, lab in zip(sentences, labels)]
 
 
 def aspect_vectors(sent_vecs: np.ndarray, labels: list[str], paper: np.ndarray) -> dict[str, np.ndarray]:
+    """Pooled sentences per aspect; the paper vector where the paper has none of an aspect."""
     return {a: pooled(sent_vecs[[i for i, lab in enumerate(labels) if lab == a]])
             if a in labels else paper for a in ASPECTS}
 
 
+@functools.lru_cache(maxsize=1)
+def _trained_heads() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    from discovery.train_aspects import WEIGHTS, load_heads
+
+    return load_heads(WEIGHTS) if WEIGHTS.exists() else {}
+
+
+def apply_heads(vectors: dict[str, np.ndarray], cfg: AspectConfig = CONFIG) -> dict[str, np.ndarray]:
+    """Map each aspect's vectors (n, DIM) into its trained space, where cfg asks for it."""
+    heads = _trained_heads()
+    out = dict(vectors)
+    for a in cfg.heads:
+        if a in heads and a in out:
+            weight, bias = heads[a]
+            mapped = np.atleast_2d(out[a]) @ weight.T + bias
+            mapped /= np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-9)
+            out[a] = mapped.reshape(out[a].shape).astype(np.float32)
+    return out
+
+
 def embed_papers(items: list[tuple[str, str]], segmenter=None, cfg: AspectConfig = CONFIG) -> Embedded:
     """(title, abstract) pairs -> sentences, labels and one vector per space and paper."""
+    e = embed_untrained(items, segmenter, cfg)
+    return Embedded(e.sentences, e.labels, apply_heads(e.vectors, cfg))
+
+
+def embed_untrained(items: list[tuple[str, str]], segmenter=None, cfg: AspectConfig = CONFIG) -> Embedded:
+    """embed_papers() before the aspect heads: pooled vectors in the encoder's own space."""
     if not items:
         return Embedded([], [], {s: np.zeros((0, encoder.DIM), np.float32) for s in SPACES})
-    sentences, labels, sent_vecs = _encode_and_label(items, segmenter)
-    if cfg.whole_text == "abstract":
-        paper = encoder.encode([f"{t} {a}".strip() for t, a in items])
-    else:
-        paper = np.stack([pooled(v) for v in sent_vecs])
+    sentences, sent_vecs, wholes = _encode(items, with_whole=cfg.whole_text == "abstract")
+    labels = (segmenter or _segmenter()).label_many(sentences, sent_vecs)
+    paper = wholes if len(wholes) else np.stack([pooled(v) for v in sent_vecs])
     per_paper = [aspect_vectors(v, lab, p) for v, lab, p in zip(sent_vecs, labels, paper)]
     vectors = {"paper": paper} | {a: np.stack([d[a] for d in per_paper]) for a in ASPECTS}
     return Embedded(sentences, labels, vectors)
@@ -137,7 +169,8 @@ def space_score(sims: dict[str, np.ndarray], view: str, cfg: AspectConfig = CONF
 
 class Ranker:
     """Ranks candidate papers against a query paper for one facet; keeps every embedded
-    paper by id, so a candidate that comes back in a later request is not encoded again."""
+    paper by id (untrained vectors, heads applied per call, so configs can be compared), so a
+    candidate that comes back in a later request is not encoded again."""
 
     def __init__(self, segmenter=None, cfg: AspectConfig = CONFIG):
         self.segmenter, self.cfg = segmenter, cfg
@@ -146,16 +179,18 @@ class Ranker:
     def _embed(self, papers: dict[object, tuple[str, str]]) -> None:
         todo = [k for k in papers if k not in self.cache]
         if todo:
-            e = embed_papers([papers[k] for k in todo], self.segmenter, self.cfg)
+            e = embed_untrained([papers[k] for k in todo], self.segmenter, self.cfg)
             for i, k in enumerate(todo):
                 self.cache[k] = {s: e.vectors[s][i] for s in SPACES}
 
-    def similarities(self, query: tuple[str, str],
-                     candidates: dict[object, tuple[str, str]]) -> dict[str, np.ndarray]:
+    def similarities(self, query: tuple[str, str], candidates: dict[object, tuple[str, str]],
+                     cfg: AspectConfig | None = None) -> dict[str, np.ndarray]:
         """Cosine of each candidate to the query in every space, in candidate order."""
-        q = embed_papers([query], self.segmenter, self.cfg).vectors
+        cfg = cfg or self.cfg
+        q = apply_heads(embed_untrained([query], self.segmenter, cfg).vectors, cfg)
         self._embed(candidates)
-        return {s: np.stack([self.cache[k][s] for k in candidates]) @ q[s][0] for s in SPACES}
+        c = apply_heads({s: np.stack([self.cache[k][s] for k in candidates]) for s in SPACES}, cfg)
+        return {s: c[s] @ q[s][0] for s in SPACES}
 
     def rank(self, query: tuple[str, str], candidates: dict[object, tuple[str, str]], facet: str) -> list:
         ids = list(candidates)

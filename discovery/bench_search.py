@@ -27,7 +27,8 @@ import numpy as np
 
 from discovery import ASPECTS
 from discovery.index import SPACES, IndexConfig, IndexSet, Meta, build_space
-from discovery.search import SearchConfig, search
+from discovery.aspects import space_score
+from discovery.search import SearchConfig, aspect_score, search
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
@@ -161,14 +162,14 @@ def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, 
                         k: int = 10, nprobes=(8, 16, 32, 64)):
     """Exact (flat) vs IVF (vs HNSW) on one space: build time, memory, p50/p99, recall@k.
     Returns the IVF index (with the default config) for reuse."""
-    print(f"\n  {'index':28s} {'build s':>8s} {'MB':>7s} {'p50 ms':>7s} {'p99 ms':>7s} {'recall@10':>9s}")
+    print(f"\n  {'index':36s} {'build s':>8s} {'MB':>7s} {'p50 ms':>7s} {'p99 ms':>7s} {'recall@10':>9s}")
     t = time.perf_counter()
     with build_threads(threads):
         flat = build_space(ids, x, IndexConfig(exact_below=len(ids) + 1))
     build_flat = time.perf_counter() - t
     want, times = timed_search(flat, queries, k)
     row = lambda name, b, idx, tm, r: print(  # noqa: E731
-        f"  {name:28s} {b:8.1f} {index_bytes(idx) / 2**20:7.0f} {pct(tm)[0]:7.2f} {pct(tm)[1]:7.2f} {r:9.3f}")
+        f"  {name:36s} {b:8.1f} {index_bytes(idx) / 2**20:7.0f} {pct(tm)[0]:7.2f} {pct(tm)[1]:7.2f} {r:9.3f}")
     row("flat (exact)", build_flat, flat, times, 1.0)
     del flat
     t = time.perf_counter()
@@ -192,18 +193,24 @@ def compare_index_types(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, *, 
     return ivf
 
 
-def exact_top(x: np.ndarray, queries: np.ndarray, k: int, exclude=None, chunk: int = 16) -> np.ndarray:
-    """Exhaustive top-k rows by inner product (the ground truth), optionally leaving one row out
-    per query."""
+def exact_top(scores, n_queries: int, k: int, exclude=None, chunk: int = 16) -> np.ndarray:
+    """Exhaustive top-k rows (the ground truth); `scores(lo, hi)` gives queries lo..hi's score of
+    every row; `exclude` leaves one row out per query."""
     out = []
-    for lo in range(0, len(queries), chunk):
-        sims = queries[lo:lo + chunk] @ x.T
+    for lo in range(0, n_queries, chunk):
+        sims = scores(lo, min(n_queries, lo + chunk))
         if exclude is not None:
             sims[np.arange(len(sims)), exclude[lo:lo + chunk]] = -np.inf
         top = np.argpartition(-sims, k, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(sims, top, 1), axis=1)
         out.append(np.take_along_axis(top, order, 1))
     return np.concatenate(out)
+
+
+def exhaustive_scorer(vecs: dict[str, np.ndarray], queries: list[dict], view: str, score_fn):
+    """score_fn applied to every paper's cosines, the way search() applies it to candidates."""
+    q = {sp: np.stack([qq[sp] for qq in queries]) for sp in ("paper", view)}
+    return lambda lo, hi: score_fn({sp: q[sp][lo:hi] @ vecs[sp].T for sp in q}, view)
 
 
 def run_service(s: IndexSet, aspect: str, queries: list[dict], cfg: SearchConfig, k: int = 10,
@@ -222,15 +229,17 @@ def run_service(s: IndexSet, aspect: str, queries: list[dict], cfg: SearchConfig
 
 def compare_strategies(s: IndexSet, vecs: dict[str, np.ndarray], ids: np.ndarray, label: str,
                        queries: list[dict], exclude_rows=None, broad_ks=(200, 1000, 3000),
-                       aspects=ASPECTS) -> None:
+                       aspects=ASPECTS, score_fn=aspect_score) -> None:
     """Hierarchical (broad whole-paper candidates re-ranked in the aspect) vs direct aspect search,
-    dense only: recall@10 against exhaustive aspect scoring, and latency."""
-    print(f"\n  {label}: recall@10 vs exhaustive aspect scoring / p50 / p99 ms (dense only)")
+    dense only: recall@10 against exhaustive scoring of every paper with the same score_fn."""
+    print(f"\n  {label}, score = {score_fn.__module__.split('.')[-1]}.{score_fn.__name__}: "
+          "recall@10 vs exhaustive scoring / p50 / p99 ms (dense only)")
     print(f"  {'strategy':24s}" + "".join(f"{a:>26s}" for a in aspects))
-    truth = {a: ids[exact_top(vecs[a], np.stack([q[a] for q in queries]), 10, exclude_rows)] for a in aspects}
+    truth = {a: ids[exact_top(exhaustive_scorer(vecs, queries, a, score_fn), len(queries), 10, exclude_rows)]
+             for a in aspects}
     exclude = None if exclude_rows is None else ids[exclude_rows]
-    plans = [("direct", SearchConfig(strategy="direct", dense_k=10))] + [
-        (f"hierarchical broad={b}", SearchConfig(strategy="hierarchical", broad_k=b, dense_k=10)) for b in broad_ks]
+    plans = [(f"{strategy} broad={b}", SearchConfig(strategy=strategy, broad_k=b, dense_k=10, score_fn=score_fn))
+             for strategy in ("direct", "hierarchical") for b in broad_ks]
     for name, cfg in plans:
         cells = []
         for a in aspects:
@@ -254,17 +263,18 @@ def encoding_latency(titles: list[str], n: int = 30) -> None:
 
 
 def service_latency(s: IndexSet, titles: list[str], qs: list[dict]) -> None:
-    """The search service as the browser calls it: BM25 + dense, fused, k=20."""
-    print(f"\n  {'search(): p50 / p99 ms':34s}" + "".join(f"{v:>16s}" for v in ("all",) + ASPECTS))
+    """The search service as the browser calls it: BM25 + dense, fused, k=20, the product's score."""
+    print(f"\n  {'search(), aspects.space_score: p50 / p99 ms':44s}" + "".join(f"{v:>16s}" for v in ("all",) + ASPECTS))
     selective = {"year_min": 2015, "year_max": 2017, "venue": "COLT"}
-    for name, cfg, filters in [("hierarchical (broad=1000)", SearchConfig(), {}),
-                               ("direct", SearchConfig(strategy="direct"), {}),
-                               ("hierarchical, COLT 2015-17 only", SearchConfig(), selective)]:
+    product = SearchConfig(score_fn=space_score)
+    for name, cfg, filters in [("hierarchical (broad=1000)", product, {}),
+                               ("direct (broad=1000)", SearchConfig(strategy="direct", score_fn=space_score), {}),
+                               ("hierarchical, COLT 2015-17 only", product, selective)]:
         cells = []
         for view in ("all",) + ASPECTS:
             _, times, counts = run_service(s, view, qs, cfg, k=20, texts=titles, **filters)
             cells.append(f"{pct(times)[0]:.1f} / {pct(times)[1]:.1f}")
-        print(f"  {name:34s}" + "".join(f"{c:>16s}" for c in cells))
+        print(f"  {name:44s}" + "".join(f"{c:>16s}" for c in cells))
     allowed = int(filter_count(s, selective))
     print(f"  (the filter allows {allowed} of {len(s)} papers; every query still got {min(counts)} of 20 hits)")
 
@@ -300,11 +310,12 @@ def real_only(real: dict[str, np.ndarray], typed: list[dict], root: Path, n_quer
     s = IndexSet.build(root, ids, {sp: real[sp] for sp in SPACES})
     broad = tuple(max(10, round(b * n / 49_084)) for b in (200, 1000, 3000))
     print(f"\n  real vectors only ({n} papers); broad sets scaled to the same fraction of the corpus as above:")
-    compare_strategies(s, real, ids, "typed queries", typed, broad_ks=broad)
     rows = np.arange(min(n, n_queries))
     like = [{sp: real[sp][r] for sp in SPACES} for r in rows]
-    compare_strategies(s, real, ids, "more like this paper (its own aspect vectors, itself left out)", like,
-                       exclude_rows=rows, broad_ks=broad)
+    for score_fn in (aspect_score, space_score):
+        compare_strategies(s, real, ids, "typed queries", typed, broad_ks=broad, score_fn=score_fn)
+        compare_strategies(s, real, ids, "more like this paper (its own vectors, itself left out)", like,
+                           exclude_rows=rows, broad_ks=broad, score_fn=score_fn)
 
 
 def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bool, root: Path,
@@ -324,7 +335,9 @@ def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bo
     s.meta = Meta(ids, np.zeros(n, np.int16), np.zeros(n, np.int32))
     print(f"  method space ({s.kind('method')}, nprobe {s.cfg.nprobe}) built in {time.perf_counter() - t:.0f} s")
     qs = [{sp: q for sp in SPACES} for q in qvecs]
-    compare_strategies(s, vecs, ids, f"{n:,} papers, method aspect, typed queries", qs, aspects=("method",))
+    for score_fn in (aspect_score, space_score):
+        compare_strategies(s, vecs, ids, f"{n:,} papers, typed queries", qs, aspects=("method",),
+                           broad_ks=(1000,), score_fn=score_fn)
 
 
 def main(argv=None) -> None:
@@ -354,7 +367,8 @@ def main(argv=None) -> None:
         s, vecs = corpus_49k(papers, real, Path(tmp) / "idx", args.threads)
         service_latency(s, titles, typed)
         ids = s.ids
-        compare_strategies(s, vecs, ids, "typed queries (titles)", typed)
+        for score_fn in (aspect_score, space_score):
+            compare_strategies(s, vecs, ids, "typed queries (titles)", typed, score_fn=score_fn)
         real_only(real, typed, Path(tmp) / "real", args.queries)
         print("\n  whole-paper space index types, typed queries:")
         compare_index_types(ids, vecs["paper"], qvecs, hnsw=True, threads=args.threads)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,14 +127,14 @@ class OracleSegmenter:
         return [[self.labels.get(s.strip(), "other") for s in sents] for sents in abstracts]
 
 
-def product_sims(papers: dict, queries: list[dict], qrels: dict, segmenter=None) -> dict[str, dict]:
+def product_sims(ranker: aspects.Ranker, papers: dict, queries: list[dict], qrels: dict,
+                 cfg: aspects.AspectConfig) -> dict[str, dict]:
     """Per query: the Ranker's cosines of its pool in every space (computed once, weighed later)."""
-    ranker = aspects.Ranker(segmenter=segmenter)
     text = {pid: (p["title"], p["abstract"]) for pid, p in papers.items()}
     out = {}
     for q in queries:
         cands = qrels[q["facet"]][q["paper_id"]]["cands"]
-        out[q["query_id"]] = ranker.similarities(text[q["paper_id"]], {c: text[c] for c in cands})
+        out[q["query_id"]] = ranker.similarities(text[q["paper_id"]], {c: text[c] for c in cands}, cfg)
     return out
 
 
@@ -158,12 +157,10 @@ def header() -> str:
             "|---|---|---|---|---|")
 
 
-def sweep(sims, queries, qrels, grid=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)) -> None:
-    print("\naspect weight sweep (same weight for the three aspects; 'all' is unaffected):")
-    print(header())
+def sweep(sims, name, queries, qrels, grid=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)) -> None:
     for w in grid:
         cfg = replace(aspects.CONFIG, weights={a: w for a in ASPECTS})
-        print(row(f"w = {w}", evaluate(product_ranker(sims, queries, cfg), queries, qrels)))
+        print(row(f"{name}, w = {w}", evaluate(product_ranker(sims, queries, cfg), queries, qrels)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,14 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         print(row("BM25, title + abstract", evaluate(bm25_ranker(papers), queries, qrels)), flush=True)
         print(row(f"all-MiniLM-L6-v2 ({args.encoder}), title + abstract",
                   evaluate(whole_abstract_ranker(papers), queries, qrels)), flush=True)
-    segmenter = OracleSegmenter(papers) if args.segmentation == "oracle" else None
-    t = time.perf_counter()
-    sims = product_sims(papers, queries, qrels, segmenter)
-    figures = evaluate(product_ranker(sims, queries, aspects.CONFIG), queries, qrels)
-    print(row(f"product ({args.segmentation} segmentation)", figures))
-    print(f"\n(product: {time.perf_counter() - t:.0f} s to segment and embed {len(papers)} papers)")
+    ranker = aspects.Ranker(segmenter=OracleSegmenter(papers) if args.segmentation == "oracle" else None)
+    variants = {"untrained aspect spaces": replace(aspects.CONFIG, heads=()),
+                "product": aspects.CONFIG}
+    sims = {}
+    for name, cfg in variants.items():
+        sims[name] = product_sims(ranker, papers, queries, qrels, cfg)
+        figures = evaluate(product_ranker(sims[name], queries, cfg), queries, qrels)
+        print(row(f"{name} ({args.segmentation} segmentation, heads {cfg.heads})", figures), flush=True)
     if args.sweep:
-        sweep(sims, queries, qrels)
+        print("\naspect weight sweep (one weight for the three aspects; 'all' is unaffected):")
+        for name in variants:
+            sweep(sims[name], name, queries, qrels)
     return 0
 
 

@@ -57,12 +57,6 @@ class IndexConfig:
     fingerprint: str = ""  # encoder + aspect config id; a stored set with another one is rebuilt
 
 
-def default_index_dir() -> Path:
-    """Shared storage path from the environment (all web and worker machines mount the same)."""
-    env = os.environ.get("DISCOVERY_INDEX_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "var" / "index"
-
-
 def index_kind(n: int, cfg: IndexConfig) -> str:
     return "flat" if n < cfg.exact_below else "ivf"
 
@@ -233,8 +227,8 @@ class Meta:
 
 def _merge_meta(meta: Meta, ids: np.ndarray, years, venues) -> Meta:
     keep = ~np.isin(meta.ids, ids)
-    year = np.zeros(len(ids), np.int16) if years is None else np.asarray(years, np.int16)
-    venue = np.zeros(len(ids), np.int32) if venues is None else meta.venue_codes(list(venues))
+    year = np.asarray([y or 0 for y in years] if years is not None else np.zeros(len(ids)), np.int16)
+    venue = meta.venue_codes([v or "" for v in venues]) if venues is not None else np.zeros(len(ids), np.int32)
     all_ids = np.concatenate([meta.ids[keep], ids])
     order = np.argsort(all_ids, kind="stable")
     return Meta(all_ids[order], np.concatenate([meta.year[keep], year])[order],
@@ -267,13 +261,15 @@ class IndexSet:
 
     def _load_current(self) -> None:
         for _ in range(3):  # a writer may delete the version we just read about: read again
-            current = read_current(self.root)
-            if current is None:
+            try:  # stat before reading, so a save in between is seen by the next maybe_reload
+                mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            except FileNotFoundError:
                 return
+            current = read_current(self.root)
             folder = self.root / current["dir"]
             try:
                 self._load_version(folder)
-                self._current_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+                self._current_mtime = mtime
                 return
             except (FileNotFoundError, RuntimeError):  # FAISS reports a missing file as RuntimeError
                 if folder.exists():

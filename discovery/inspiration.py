@@ -19,8 +19,9 @@ from typing import Callable
 import numpy as np
 
 from discovery import encoder, transitions
+from discovery.aspects import pooled, split_sentences
 from discovery.index import IndexSet
-from discovery.novelty import pooled, split_sentences
+from discovery.standalone import embed_papers
 
 SentencesOf = Callable[[list[int]], dict[int, list[tuple[str, str]]]]  # id -> [(text, aspect)]
 
@@ -49,22 +50,6 @@ class Inspiration:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class PositionalSegmenter:
-    """Labels by position (novelty.label_sentences' fallback) while the segmenter is untrained."""
-
-    def label_many(self, abstracts: list[list[str]], vectors=None) -> list[list[str]]:
-        from discovery.novelty import label_sentences
-
-        return [label_sentences(s) for s in abstracts]
-
-
-def embed_papers(items: list[tuple[str, str]]):
-    """aspects.embed_papers, with the positional labels when the segmenter has no weights yet."""
-    from discovery import aspects, segmenter
-
-    return aspects.embed_papers(items, None if segmenter.WEIGHTS.exists() else PositionalSegmenter())
 
 
 def problem_vectors(problem: str) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 FORMAT = 1  # bump when the cached file layout or the projection changes
 
@@ -49,8 +50,11 @@ def project(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndar
         return np.zeros((0, 2), np.uint16)
     if len(vectors) < 3:
         return np.full((len(vectors), 2), cfg.grid // 2, np.uint16)
-    mean, axes = principal_axes(vectors)
-    xy = (np.asarray(vectors, np.float64) - mean) @ axes.T
+    # One BLAS thread: a 384 x 384 problem gains nothing from more, and on a busy server
+    # (web workers, encoder) spinning BLAS threads made it 100x slower in our measurements.
+    with threadpool_limits(limits=1, user_api="blas"):
+        mean, axes = principal_axes(vectors)
+        xy = (np.asarray(vectors, np.float64) - mean) @ axes.T
     lo = np.quantile(xy, cfg.clip_quantile, axis=0)
     hi = np.quantile(xy, 1 - cfg.clip_quantile, axis=0)
     scaled = (np.clip(xy, lo, hi) - lo) / np.where(hi > lo, hi - lo, 1.0)

@@ -11,6 +11,7 @@ and its output is treated as untrusted text (templates escape it; it is truncate
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass, field
 
 from discovery import ASPECTS
@@ -25,10 +26,11 @@ class RationaleConfig:
     max_new_tokens: int = 160  # 3-4 sentences; the 135M model rambles past that
     temperature: float = 0.3  # a little variety so that a regeneration is not the same text
     top_p: float = 0.9
-    timeout_s: float = 20.0  # per attempt; the report falls back to the summary after it
-    attempts: int = 2  # generations tried before the deterministic summary
+    budget_s: float = 15.0  # all attempts together: the p50 target of a report is 20 s; retrieval ~3 s at 49k
+    attempts: int = 2  # generations tried (within the budget) before the deterministic summary
     max_chars: int = 1200  # longer output is cut at a sentence end
-    title_chars: int = 90  # evidence titles are cut to keep the prompt short
+    title_chars: int = 80  # evidence titles are cut to keep the prompt short
+    prompt_k: int = 2  # evidence papers per aspect listed in the prompt: prefill time grows with it
 
 
 @dataclass
@@ -92,7 +94,9 @@ def _cut(text: str, limit: int) -> str:
 
 def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> list[dict]:
     numbers = evidence_numbers(assessment)
-    listing = "\n".join(f"[{n}] {_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}" for n, pid in numbers.items())
+    shown = {e.id for group in assessment.evidence.values() for e in group[:cfg.prompt_k]}
+    listing = "\n".join(f"[{n}] {_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}"
+                        for n, pid in numbers.items() if pid in shown)
     idea = assessment.idea
     scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in ASPECTS)
     user = (f"Idea problem: {idea.problem[:300]}\nIdea method: {idea.method[:300]}\n"
@@ -123,7 +127,7 @@ def summary(assessment: Assessment, titles: dict[int, str]) -> str:
     return " ".join(parts)
 
 
-def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int) -> tuple[str, str]:
+def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int, timeout_s: float) -> tuple[str, str]:
     """(text, note). On a timeout the text streamed so far is kept, cut at its last full
     sentence: on a slow machine a partial rationale still beats none."""
     from inference import GenerationTimeout
@@ -131,11 +135,11 @@ def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int) -> 
     pieces: list[str] = []
     try:
         return engine.chat(messages, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                           top_p=cfg.top_p, seed=seed, timeout_s=cfg.timeout_s, on_token=pieces.append), ""
+                           top_p=cfg.top_p, seed=seed, timeout_s=timeout_s, on_token=pieces.append), ""
     except GenerationTimeout:
         partial = "".join(pieces)
         end = partial.rfind(".")
-        return partial[:end + 1], f"the LLM timed out after {cfg.timeout_s:.0f} s; its text was cut"
+        return partial[:end + 1], f"the LLM timed out after {timeout_s:.0f} s; its text was cut"
 
 
 def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: RationaleConfig | None = None,
@@ -144,13 +148,18 @@ def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: R
     cfg = cfg or RationaleConfig()
     numbers = evidence_numbers(assessment)
     raw, removed_total, failure = [], 0, "the LLM produced no usable text"
+    deadline = time.monotonic() + cfg.budget_s
     for attempt in range(cfg.attempts):
+        timeout_s = deadline - time.monotonic()
+        if timeout_s < 1.0:
+            failure = f"the LLM used up its {cfg.budget_s:.0f} s budget"
+            break
         try:
             if engine is None:
                 from inference import load_engine
 
                 engine = load_engine()
-            text, note = _generate(engine, prompt(assessment, titles, cfg), cfg, seed + attempt)
+            text, note = _generate(engine, prompt(assessment, titles, cfg), cfg, seed + attempt, timeout_s)
         except Exception as exc:  # GenerationError, a model that fails to load, ...
             failure = f"the LLM failed: {type(exc).__name__}: {str(exc)[:200]}"
             break

@@ -44,9 +44,9 @@ PAD = 0        # [PAD] in MiniLM's vocabulary
 class SegmenterConfig:
     vector_dim: int = 384     # all-MiniLM-L6-v2 sentence vectors
     buckets: int = 8192       # hashed uni/bigram vocabulary; collisions are rare among cue words
-    ngram_dim: int = 32       # width of the learned n-gram bag
+    ngram_dim: int = 16       # width of the learned n-gram bag (the word convolution carries most cues)
     max_tokens: int = 48      # word pieces per sentence seen by the convolution; cues come early
-    word_channels: int = 128  # convolution filters over word-piece embeddings
+    word_channels: int = 64   # convolution filters over word-piece embeddings; 128 overfits sooner
     max_position: int = 10    # CSAbstruct abstracts have at most 10 sentences; later ones share the last slot
     position_dim: int = 16    # width of each of the two position embeddings (from start, from end)
     hidden: int = 128         # GRU width per direction
@@ -214,11 +214,11 @@ class Segmenter:
         from safetensors.torch import load_file, safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata()
-        cfg = SegmenterConfig(**json.loads(meta["config"]))
+            meta = json.loads(f.metadata()["segmenter"])
+        cfg = SegmenterConfig(**meta["config"])
         tensors = load_file(str(path))
         nets = []
-        for k in range(int(meta["members"])):
+        for k in range(meta["members"]):
             net = SegmenterNet(cfg)
             prefix = f"{k}."
             net.load_state_dict({n[len(prefix):]: t.float() for n, t in tensors.items()
@@ -232,7 +232,10 @@ class Segmenter:
 
         tensors = {f"{k}.{n}": t.detach().half().contiguous()
                    for k, net in enumerate(self.nets) for n, t in net.state_dict().items()}
-        meta = {"config": json.dumps(asdict(self.cfg)), "members": str(len(self.nets))}
+        # one metadata key: safetensors writes several in random order, and the file should be
+        # byte-identical when training is rerun
+        meta = {"segmenter": json.dumps({"config": asdict(self.cfg), "members": len(self.nets)},
+                                        sort_keys=True)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(path), metadata=meta)
 

@@ -42,7 +42,7 @@ def embed_subset(n: int, seed: int, cache: Path) -> dict[str, np.ndarray]:
     if cache.exists():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    from discovery.inspiration import embed_papers
+    from discovery.standalone import embed_papers
 
     papers = read_corpus(shared_data_dir() / "ml_papers.jsonl.gz")
     rows = np.sort(np.random.default_rng(seed).choice(len(papers), min(n, len(papers)), replace=False))

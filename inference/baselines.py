@@ -49,8 +49,10 @@ def weight_bytes(model) -> int:
             scb = getattr(t, "SCB", None)
             total += 0 if scb is None else scb.numel() * scb.element_size()
     for mod in model.modules():  # torch.ao packed weights live outside parameters()
-        if hasattr(mod, "_packed_params"):
-            w, b = mod._packed_params._weight_bias()
-            total += w.int_repr().numel() + w.q_per_channel_scales().numel() * 8 if w.qscheme() != torch.per_tensor_affine else w.int_repr().numel()
+        if isinstance(mod, torch.ao.nn.quantized.dynamic.Linear):
+            w = mod.weight()
+            total += w.int_repr().numel() + (w.q_per_channel_scales().numel() * 12
+                                             if w.qscheme() == torch.per_channel_affine else 12)
+            b = mod.bias()
             total += 0 if b is None else b.numel() * 4
     return total

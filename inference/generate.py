@@ -108,7 +108,8 @@ class Engine:
         if len(ids) + max_new_tokens > self.steps.max_seq:
             max_new_tokens = self.steps.max_seq - len(ids)
             if max_new_tokens <= 0:
-                raise GenerationError(f"prompt of {len(ids)} tokens leaves no room in the {self.steps.max_seq}-token context")
+                raise GenerationError(f"prompt of {len(ids)} tokens leaves no room in the "
+                                      f"{self.steps.max_seq}-token context")
         gen = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
         stream = TextStream(self.tok, stop)
         emit = on_token or (lambda piece: None)
@@ -124,7 +125,8 @@ class Engine:
                 if stream.done:
                     break
                 if time.monotonic() > deadline:
-                    raise GenerationTimeout(f"{self.name}: generation passed timeout_s={timeout_s} after {i + 1} tokens")
+                    raise GenerationTimeout(f"{self.name}: generation passed timeout_s={timeout_s} "
+                                            f"after {i + 1} tokens")
                 if i + 1 < max_new_tokens:
                     logits = self.steps.step(tid)
         tail = stream.flush()

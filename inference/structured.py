@@ -96,7 +96,8 @@ def guided_object(chat, convo: list[dict], schema: dict, max_new_tokens: int, **
         if "enum" in sub:
             text += json.dumps(sub["enum"][0])
             continue
-        text = chat(convo, max_new_tokens=budget, assistant_prefix=text + opener, stop=stop, **sampling).rstrip() + closer
+        text = chat(convo, max_new_tokens=budget, assistant_prefix=text + opener, stop=stop, **sampling)
+        text = text.rstrip() + closer
     return coerce(extract_json(text + "}"), schema)
 
 

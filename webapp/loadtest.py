@@ -4,7 +4,7 @@ site, printing p50 / p99 latency as the client saw it and as the server measured
 and the errors. Beside it, the same figures for `/healthz` (a request through the same stack that
 does no search) as the baseline: the difference is what search costs.
 
-    python -m webapp.loadtest --url http://127.0.0.1:8000 --requests 1000 --concurrency 8
+    python -m webapp.loadtest --url http://127.0.0.1:8000 --requests 1000 --concurrency 4
 
 The site must be running with search rate limits lifted for the test (RATE_LIMITS in settings;
 a 429 is counted as an error and reported). Standard library only."""
@@ -104,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running site")
     parser.add_argument("--requests", type=int, default=1000, help="searches in the timed run")
-    parser.add_argument("--concurrency", type=int, default=8, help="clients at once")
+    parser.add_argument("--concurrency", type=int, default=4, help="clients at once")
     parser.add_argument("--endpoint", choices=("api", "html"), default="api", help="JSON API or the search page")
     parser.add_argument("--warmup", type=int, default=20, help="untimed searches first (model load, caches)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")

@@ -27,10 +27,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs' Swagger UI from its own static files, not from a CDN
     "webapp.papers",
     "webapp.ui",
     "webapp.api",
     "webapp.reports",
+    "webapp.ideas",
 ]
 
 MIDDLEWARE = [

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from webapp.api.api import api
+from webapp.api.api import api_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", api.urls),
+    path("api/", api_urls()),
     path("", include("webapp.reports.urls")),
+    path("", include("webapp.ideas.urls")),
     path("", include("webapp.ui.urls")),
 ]

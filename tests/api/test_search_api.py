@@ -61,7 +61,9 @@ def test_it_serves_its_openapi_schema(client, db):
     schema = client.get("/api/openapi.json").json()
     assert {"/api/search", "/api/papers/{paper_id}", "/api/papers/{paper_id}/similar", "/api/imports",
             "/api/imports/{job_id}"} <= set(schema["paths"])
-    assert client.get("/api/docs").status_code == 200
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "/static/ninja/swagger-ui-bundle.js" in docs.text and "cdn." not in docs.text  # works offline
 
 
 def test_it_rate_limits_search_with_429(corpus, settings):

@@ -4,6 +4,7 @@ import pytest
 from discovery import aspects, encoder
 from tests.discovery.stand_ins import CountingEncoder, CueSegmenter
 
+RAW = aspects.AspectConfig(heads=())
 PAPER = ("Graph parsing", "Parsing graphs is slow. We propose a linear time parser. Results show tenfold speedups.")
 NO_FINDINGS = ("Tagging", "Tagging words is ambiguous. We propose a tagger using lattices.")
 
@@ -24,21 +25,39 @@ def test_it_gives_every_paper_a_unit_vector_in_every_space(fake_encoder):
     assert e.labels[0] == ["problem", "method", "findings"]
 
 
-def test_it_encodes_each_sentence_once(fake_encoder):
+def test_it_encodes_each_sentence_once_plus_the_whole_text(fake_encoder):
     aspects.embed_papers([PAPER], CueSegmenter())
-    assert len(fake_encoder.calls) == 3
+    assert len(fake_encoder.calls) == 4 and len(set(fake_encoder.calls)) == 4
+    assert fake_encoder.calls[0] == f"{PAPER[0]} {PAPER[1]}"
 
 
 def test_it_builds_an_aspect_from_its_own_sentences(fake_encoder):
-    e = aspects.embed_papers([PAPER], CueSegmenter())
+    e = aspects.embed_papers([PAPER], CueSegmenter(), RAW)
     method = fake_encoder(["We propose a linear time parser."])[0]
     assert float(e.vectors["method"][0] @ method) > 0.999
 
 
 def test_it_falls_back_to_the_paper_vector_for_a_missing_aspect(fake_encoder):
-    e = aspects.embed_papers([NO_FINDINGS], CueSegmenter())
+    e = aspects.embed_papers([NO_FINDINGS], CueSegmenter(), RAW)
     np.testing.assert_allclose(e.vectors["findings"][0], e.vectors["paper"][0])
     assert not np.allclose(e.vectors["method"][0], e.vectors["paper"][0])
+
+
+def test_it_maps_aspects_through_their_trained_heads(fake_encoder, monkeypatch):
+    flip = -np.eye(encoder.DIM, dtype=np.float32)
+    monkeypatch.setattr(aspects, "_trained_heads", lambda: {"method": (flip, np.zeros(encoder.DIM, np.float32))})
+    cfg = aspects.AspectConfig(heads=("method",))
+    raw = aspects.embed_papers([PAPER], CueSegmenter(), RAW).vectors
+    mapped = aspects.embed_papers([PAPER], CueSegmenter(), cfg).vectors
+    np.testing.assert_allclose(mapped["method"], -raw["method"], atol=1e-6)
+    np.testing.assert_allclose(mapped["problem"], raw["problem"])
+    np.testing.assert_allclose(mapped["paper"], raw["paper"])
+
+
+def test_it_can_pool_the_paper_vector_from_sentences(fake_encoder):
+    e = aspects.embed_papers([PAPER], CueSegmenter(), aspects.AspectConfig(whole_text="sentences"))
+    assert len(fake_encoder.calls) == 3
+    assert np.isclose(np.linalg.norm(e.vectors["paper"][0]), 1.0)
 
 
 def test_it_indexes_a_paper_without_abstract_by_its_title(fake_encoder):
@@ -68,4 +87,4 @@ def test_it_does_not_re_encode_a_candidate_seen_before(fake_encoder):
     ranker.rank(PAPER, {"a": NO_FINDINGS}, "all")
     before = len(fake_encoder.calls)
     ranker.rank(PAPER, {"a": NO_FINDINGS}, "problem")
-    assert len(fake_encoder.calls) - before == 3  # the query's sentences only
+    assert len(fake_encoder.calls) - before == 4  # the query's whole text and sentences only

@@ -166,3 +166,10 @@ def test_a_rebuild_from_stored_vectors_equals_the_incremental_set(tmp_path):
     rebuilt = IndexSet.build(tmp_path / "rebuilt", ids, stored, texts=[f"paper number {i}" for i in ids])
     q = stored["method"][:3]
     np.testing.assert_array_equal(rebuilt.search("method", q, 10)[1], s.search("method", q, 10)[1])
+
+
+def test_unknown_years_and_venues_are_stored_as_code_zero(tmp_path):
+    s = IndexSet.open(tmp_path)
+    s.add([1, 2], {"paper": clustered(2)}, years=[None, 2020], venues=[None, "ICLR"])
+    assert list(s.meta.year) == [0, 2020]
+    assert [s.meta.venues[c] for c in s.meta.venue] == ["", "ICLR"]

@@ -130,3 +130,19 @@ def test_more_like_user_text_uses_its_vectors_and_rejects_unknown_papers(corpus)
         more_like(s, paper_id=3, k=1)
     with pytest.raises(ValueError):
         search(s, query_vectors={"paper": vecs["paper"][8]}, aspect="novelty")
+
+
+def test_an_empty_index_returns_no_hits(tmp_path):
+    s = IndexSet.open(tmp_path)
+    res = search(s, query_text="graph", query_vectors={"paper": unit(np.ones(DIM))}, aspect="method")
+    assert res.hits == [] and res.total_candidates == 0
+
+
+def test_it_searches_an_ivf_set_with_the_same_results_as_exact_scoring(corpus, tmp_path):
+    _, ids, vecs, _ = corpus
+    s = IndexSet.build(tmp_path, ids, vecs, cfg=IndexConfig(exact_below=100, nprobe=64))
+    assert s.kind("method") == "ivf"
+    q = query_of(vecs, 21)
+    res = search(s, query_vectors=q, aspect="method", k=10, cfg=SearchConfig(strategy="direct"))
+    assert [h.id for h in res.hits] == list(exhaustive(vecs, ids, "method", q, 10))
+    assert res.hits[0].sims["findings"] == pytest.approx(float(vecs["findings"][21] @ q["findings"]), abs=1e-5)

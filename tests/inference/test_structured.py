@@ -47,7 +47,8 @@ def test_it_fills_values_key_by_key_on_retry():
 
     schema = {"type": "object", "required": ["title", "year"],
               "properties": {"title": {"type": "string"}, "year": {"type": "integer"}}}
-    assert chat_json(chat, [{"role": "user", "content": "x"}], schema, 32, 1, GenerationError) == {"title": "Attention", "year": 2017}
+    obj = chat_json(chat, [{"role": "user", "content": "x"}], schema, 32, 1, GenerationError)
+    assert obj == {"title": "Attention", "year": 2017}
 
 
 def test_it_makes_the_stub_deterministic_and_schema_valid():

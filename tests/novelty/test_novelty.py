@@ -106,6 +106,6 @@ def test_it_counts_only_papers_up_to_as_of_as_prior_work(tmp_path):
     before = assess(index_set, Idea("p", "m"), cal, vectors=q, as_of=2016)
     assert now.overlapping[0] == 3 and now.verdict == "close_to_existing"
     assert {e.id for e in before.evidence["problem"]} == {1, 2}  # not 3 (2020), not 4 (undated)
-    assert before.scores["overall"] > now.scores["overall"]
+    assert before.nearest[novelty.COMBO] < 0.5 < now.nearest[novelty.COMBO]
     with pytest.raises(ValueError, match="up to 1990"):
         assess(index_set, Idea("p", "m"), cal, vectors=q, as_of=1990)

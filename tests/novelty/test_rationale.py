@@ -104,6 +104,6 @@ def test_it_saves_no_invalid_citation_with_the_real_default_model(store, assessm
     titles = store.titles(assessment.cited_ids())
     for seed in range(2):
         written = rationale.write(assessment, titles, engine=engine, seed=seed,
-                                  cfg=rationale.RationaleConfig(attempts=1, timeout_s=15))
+                                  cfg=rationale.RationaleConfig(attempts=1, budget_s=15))
         assert rationale.invalid_citations(written.text, rationale.evidence_numbers(assessment)) == []
         assert written.text and written.source in ("llm", "summary")

@@ -67,3 +67,20 @@ def test_it_projects_deterministically_onto_the_grid():
     assert xy.dtype == np.uint16 and xy.min() == 0 and xy.max() == projection.ProjectionConfig().grid
     assert np.array_equal(xy, projection.project(vectors))
     assert abs(np.corrcoef(xy[:, 0], vectors[:, 0])[0, 1]) > 0.95
+
+
+def test_it_recomputes_when_a_rebuilt_index_reuses_a_version(tmp_path):
+    rng = np.random.default_rng(1)
+    first = (np.arange(10), rng.standard_normal((10, 384)))
+    second = (np.arange(100, 112), rng.standard_normal((12, 384)))
+    ids, _ = projection.cached_projection(tmp_path, 1, "method", lambda: first, expect_count=10)
+    assert ids.tolist() == list(range(10))
+    ids, xy = projection.cached_projection(tmp_path, 1, "method", lambda: second, expect_count=12)
+    assert ids.tolist() == list(range(100, 112)) and xy.shape == (12, 2)
+
+
+def test_it_keeps_only_the_newest_cached_versions(tmp_path):
+    vectors = (np.arange(5), np.random.default_rng(2).standard_normal((5, 384)))
+    for version in (1, 2, 3):
+        projection.cached_projection(tmp_path, version, "paper", lambda: vectors)
+    assert sorted(p.name[:7] for p in tmp_path.glob("*.npz")) == ["v000002", "v000003"]

@@ -29,7 +29,9 @@ def import_mixed() -> ImportJob:
 
 def index_everything(job_id=None) -> int:
     indexing.papers_index_chunk(ids=indexing.unindexed_ids(), job_id=job_id)
-    return indexing.index_publish()
+    version = indexing.index_publish()
+    ideation._index_set.cache_clear()  # as a fresh web process would see it (others poll every second)
+    return version
 
 
 def test_it_stores_segmentation_and_vectors_and_publishes_them():

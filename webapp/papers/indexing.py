@@ -5,7 +5,10 @@ segmentation are stored in the database (the source of truth), and a publish ste
 new vectors into the FAISS indexes on disk (one writer at a time, atomic versions)."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -14,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+import discovery
 from discovery import ASPECTS
 from webapp.papers.models import ImportJob, IndexState, JobStatus, Paper, PaperVectors
 
@@ -66,9 +70,16 @@ def embed_papers(papers: list[Paper]) -> tuple[list[list[dict]], dict[str, np.nd
     return segmentations, embedded.vectors
 
 
-def _store(papers: list[Paper], segmentations: list[list[dict]], vectors: dict[str, np.ndarray]) -> None:
-    from discovery import aspects
+@functools.lru_cache(maxsize=1)
+def model_key() -> str:
+    """Names what produced the vectors (encoder + trained weights), so stale ones are visible."""
+    digest = hashlib.sha256(b"all-MiniLM-L6-v2")
+    for path in sorted((Path(discovery.__file__).parent / "weights").glob("*.safetensors")):
+        digest.update(path.read_bytes())
+    return "minilm-" + digest.hexdigest()[:16]
 
+
+def _store(papers: list[Paper], segmentations: list[list[dict]], vectors: dict[str, np.ndarray]) -> None:
     now = timezone.now()
     with transaction.atomic():
         for row, (paper, segmentation) in enumerate(zip(papers, segmentations)):
@@ -78,7 +89,7 @@ def _store(papers: list[Paper], segmentations: list[list[dict]], vectors: dict[s
                 segmentation=segmentation, indexed_hash=paper.content_hash(), indexed_at=now)
             if updated:
                 PaperVectors.objects.update_or_create(paper_id=paper.pk, defaults={
-                    "model_key": aspects.MODEL_KEY, "updated_at": now,
+                    "model_key": model_key(), "updated_at": now,
                     **{f"{s}_vec": vectors[s][row].astype(np.float16).tobytes() for s in SPACES}})
 
 

@@ -4,7 +4,7 @@ another user's report is a 404."""
 from typing import Literal, Optional
 
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from webapp.api.auth import AUTH
@@ -66,7 +66,7 @@ def create(request, body: ReportIn):
         report = services.report_create(owner=request.auth, **body.dict())
     except services.ReportRejected as exc:
         raise HttpError(400, str(exc)) from None
-    return 201, report
+    return Status(201, report)
 
 
 @router.get("", response=list[ReportOut])

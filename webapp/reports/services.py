@@ -143,7 +143,7 @@ def _run(report: NoveltyReport, token: str) -> NoveltyReport:
     _stage(report.pk, token, Stage.WRITING)
     t_write = time.perf_counter()
     remaining = time_limit_s() - (t_write - started)
-    cfg = rationale.RationaleConfig(timeout_s=max(1.0, min(rationale.RationaleConfig.timeout_s, remaining / 2)))
+    cfg = rationale.RationaleConfig(budget_s=max(1.0, min(rationale.RationaleConfig.budget_s, remaining - 5)))
     written = rationale.write(result, paper_titles(result.cited_ids()), cfg=cfg, seed=report.pk)
     timings = result.timings | {"writing": round((time.perf_counter() - t_write) * 1000, 1),
                                 "total": round((time.perf_counter() - started) * 1000, 1)}

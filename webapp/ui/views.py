@@ -17,16 +17,18 @@ from webapp.papers.services import ImportRejected
 from webapp.ui import forms, selectors, services
 from webapp.ui.limits import add_server_timing, client_key, over_limit, server_timing, too_many
 
-PER_PAGE = 20
+PER_PAGE = 10  # results per page; each costs a highlighted abstract to render
 
 
 @require_GET
 @server_timing
 def home(request):
     form = forms.SearchForm(request.GET or None)
-    context = {"form": form, "paper_count": paper_selectors.paper_count(), "page": None, "results": []}
+    context = {"form": form, "page": None, "results": []}
     if not form.is_valid() or not form.cleaned_data["q"]:
+        # the corpus size only on the landing page: a COUNT(*) per search would cost more than it says
         context["status"] = ideation.index_status()
+        context["paper_count"] = context["status"]["papers"]
         return render(request, "ui/home.html", context, status=400 if form.errors else 200)
     if over_limit("search", client_key(request)):
         return too_many("search")

@@ -1,0 +1,180 @@
+"""Novelty reports in the site: the service run, the pages, the API, exports, privacy, the
+claim and the re-queue. Real database and FAISS index; the stand-in encoder (tests/fakes.py)
+and a scripted LLM (the one module the style allows to replace)."""
+import json
+
+import pytest
+from django.utils import timezone
+
+from tests.fakes import fake_encode
+from tests.ui.corpus import index_corpus, make_papers
+from webapp.papers import ideation
+from webapp.papers.models import JobStatus
+from webapp.reports import services
+from webapp.reports.models import NoveltyReport
+
+pytestmark = pytest.mark.django_db
+HOSTILE_LLM = '<script>window.pwned=1</script> The problem is already studied [1] and also [77] here.'
+
+
+class Scripted:
+    def __init__(self, text):
+        self.text = text
+
+    def chat(self, messages, on_token=None, **kw):
+        if isinstance(self.text, Exception):
+            raise self.text
+        return self.text
+
+
+@pytest.fixture
+def corpus(settings, tmp_path, monkeypatch):
+    papers = make_papers()
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
+    services._calibration.cache_clear()
+    yield papers
+    ideation._index_set.cache_clear()
+
+
+@pytest.fixture
+def llm(monkeypatch):
+    def use(text):
+        monkeypatch.setattr("inference.load_engine", lambda *a, **k: Scripted(text))
+    use(HOSTILE_LLM)
+    return use
+
+
+def graph_idea(**kw):
+    return dict(problem="Predicting molecular properties is expensive",
+                method="We propose a message passing graph network", findings="", **kw)
+
+
+def run_report(owner, **kw) -> NoveltyReport:
+    report = services.report_create(owner=owner, enqueue=False, **(kw or graph_idea()))
+    return services.report_run(report_id=report.pk)
+
+
+def test_it_assesses_the_idea_and_saves_verdict_evidence_and_a_checked_rationale(corpus, llm, alice):
+    report = run_report(alice)
+    assert report.status == JobStatus.DONE and report.verdict == "close_to_existing"
+    assert report.assessment["overlapping"][0] == corpus[0].pk
+    assert report.assessment["evidence"]["method"][0]["sentences"] == ["We propose a message passing graph network"]
+    assert "[77]" not in report.rationale["text"] and "[1]" in report.rationale["text"]
+    assert set(report.timings) >= {"retrieving", "scoring", "writing", "total"}
+
+
+def test_it_splits_free_text_in_the_job_when_the_fields_are_empty(corpus, llm, alice):
+    report = run_report(alice, text="Traffic forecasting needs spatial context. We propose a message passing graph "
+                                    "network over road sensors. Results show better forecasts at rush hour.")
+    assert report.status == JobStatus.DONE
+    assert report.problem and report.method
+
+
+def test_it_completes_with_the_deterministic_summary_when_the_llm_fails(corpus, llm, alice):
+    llm(TimeoutError("took too long"))
+    report = run_report(alice)
+    assert report.status == JobStatus.DONE and report.rationale["source"] == "summary"
+    assert "Deterministic summary" in report.rationale["note"]
+
+
+def test_it_marks_the_report_failed_at_the_time_limit(corpus, llm, alice, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def too_slow(*a, **k):
+        raise SoftTimeLimitExceeded()
+    monkeypatch.setattr("discovery.novelty.assess", too_slow)
+    report = run_report(alice)
+    assert report.status == JobStatus.FAILED and "time limit" in report.error
+
+
+def test_a_report_is_claimed_once_and_a_stale_one_is_requeued(corpus, llm, alice, monkeypatch):
+    report = services.report_create(owner=alice, enqueue=False, **graph_idea())
+    assert services.report_claim(report_id=report.pk, token="a")
+    assert not services.report_claim(report_id=report.pk, token="b")  # held by a live worker
+    sent = []
+    monkeypatch.setattr("worker.report_tasks.report_run.delay", sent.append)
+    assert services.reports_requeue_stale() == []
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    NoveltyReport.objects.filter(pk=report.pk).update(heartbeat=long_ago, created_at=long_ago)
+    assert services.reports_requeue_stale() == [report.pk] and sent == [report.pk]
+    done = services.report_run(report_id=report.pk)  # the redelivery takes over the dead claim
+    assert done.status == JobStatus.DONE and done.attempts == 2
+    assert services.report_run(report_id=report.pk) is None  # a duplicate delivery does nothing
+
+
+def test_the_form_splits_free_text_for_correction_then_queues_the_report(corpus, client, alice,
+                                                                          django_capture_on_commit_callbacks):
+    client.force_login(alice)
+    page = client.post("/reports/new", {"action": "split", "text": "Protein structure prediction remains unsolved. "
+                                        "We use a transformer with attention over residues. It works well."})
+    assert page.status_code == 200
+    assert page.context["form"].initial["problem"].startswith("Protein structure")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post("/reports/new", {"action": "run", **graph_idea(), "as_of": "2021"})
+    report = NoveltyReport.objects.get(owner=alice)
+    assert response.status_code == 302 and response["Location"] == f"/reports/{report.pk}/"
+    assert report.as_of == 2021 and len(callbacks) == 1
+    assert client.post("/reports/new", {"action": "run", "problem": "only"}).status_code == 400
+
+
+def test_the_report_page_shows_verdict_scores_evidence_and_escapes_everything(corpus, llm, client, alice):
+    report = run_report(alice, problem="We study <script>window.pwned=1</script> injection",
+                        method="We propose <img src=x onerror=1> sanitisation", findings="")
+    client.force_login(alice)
+    html = client.get(f"/reports/{report.pk}/").content.decode()
+    assert "Verdict:" in html and 'class="chart"' in html
+    assert f'href="/papers/{corpus[5].pk}/"' in html
+    assert "<script>window.pwned" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt; The problem" in html  # the LLM's text, escaped
+    assert "Hostile <b>markup</b>" not in html
+
+
+def test_reports_are_private_to_their_owner(corpus, llm, client, alice, bob):
+    report = run_report(alice)
+    client.force_login(bob)
+    for url in (f"/reports/{report.pk}/", f"/reports/{report.pk}/progress", f"/reports/{report.pk}/export.md",
+                f"/api/reports/{report.pk}", f"/api/reports/{report.pk}/export"):
+        assert client.get(url).status_code == 404, url
+    client.logout()
+    assert client.get("/reports/new").status_code == 302
+    assert client.post("/api/reports", {"problem": "p", "method": "m"}, content_type="application/json").status_code == 401
+
+
+def test_it_exports_markdown_json_and_bibtex_of_the_cited_papers(corpus, llm, client, alice):
+    report = run_report(alice)
+    client.force_login(alice)
+    md = client.get(f"/reports/{report.pk}/export.md").content.decode()
+    data = json.loads(client.get(f"/reports/{report.pk}/export.json").content)
+    bib = client.get(f"/reports/{report.pk}/export.bib").content.decode()
+    assert "**Verdict:** Close to existing work" in md and "[1] Ada Lovelace" in md
+    assert data["assessment"]["verdict"] == "close_to_existing" and data["references"][0]["id"] == corpus[0].pk
+    assert bib.count("@") == len(report.rationale["cited"]) == 1 and "Graph neural networks" in bib
+
+
+def test_the_api_splits_creates_and_reads_reports(corpus, llm, client, alice, django_capture_on_commit_callbacks):
+    client.force_login(alice)
+    split = client.post("/api/reports/split", {"text": "Sentence embeddings lack structure. We train contrastively."},
+                        content_type="application/json").json()
+    assert split["problem"] and set(split) == {"problem", "method", "findings"}
+    with django_capture_on_commit_callbacks(execute=False):
+        created = client.post("/api/reports", graph_idea(as_of=2020), content_type="application/json")
+    assert created.status_code == 201 and created.json()["status"] == "queued"
+    rid = created.json()["id"]
+    services.report_run(report_id=rid)
+    body = client.get(f"/api/reports/{rid}").json()
+    assert body["status"] == "done" and body["assessment"]["as_of"] == 2020
+    assert set(body["assessment"]["scores"]) == {"problem", "method", "findings", "overall"}
+    assert client.post("/api/reports", {"problem": "", "method": ""}, content_type="application/json").status_code == 400
+
+
+def test_the_progress_fragment_shows_the_live_stage_and_reloads_when_done(corpus, llm, client, alice):
+    report = services.report_create(owner=alice, enqueue=False, **graph_idea())
+    client.force_login(alice)
+    waiting = client.get(f"/reports/{report.pk}/progress")
+    assert "Waiting for a worker" in waiting.content.decode() and "HX-Refresh" not in waiting
+    NoveltyReport.objects.filter(pk=report.pk).update(status=JobStatus.RUNNING, stage="retrieving")
+    assert "Retrieving prior work" in client.get(f"/reports/{report.pk}/").content.decode()
+    NoveltyReport.objects.filter(pk=report.pk).update(status=JobStatus.QUEUED, stage="")
+    services.report_run(report_id=report.pk)
+    assert client.get(f"/reports/{report.pk}/progress")["HX-Refresh"] == "true"
