@@ -421,6 +421,7 @@ class IndexSet:
             tmp = self.root / f".{name}.tmp-{os.getpid()}"
             tmp.mkdir()
             self._write_files(tmp, version)
+            shutil.rmtree(self.root / name, ignore_errors=True)  # left by a writer that died before CURRENT
             os.rename(tmp, self.root / name)
             _fsync_path(self.root)
             write_atomic(self.root / "CURRENT", json.dumps({"version": version, "dir": name}).encode())

@@ -84,6 +84,13 @@ def invalid_citations(text: str, numbers: dict[int, int]) -> list[str]:
     return re.findall(r"\[[^\[\]]*\]?|\]", rest)
 
 
+def drop_listing(text: str) -> str:
+    """Lines that only echo the prompt's paper list ("[2] Some title") are not an explanation,
+    and the model pairs numbers with the wrong titles in them."""
+    return "\n".join(line for line in text.splitlines() if not re.match(r"\s*(\[\d+\]\s*)+[\"\w]", line)
+                     or re.search(r"[.!?]\s*$", line) and len(line.split()) > 12)
+
+
 def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -95,13 +102,14 @@ def _cut(text: str, limit: int) -> str:
 def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> list[dict]:
     numbers = evidence_numbers(assessment)
     shown = {e.id for group in assessment.evidence.values() for e in group[:cfg.prompt_k]}
-    listing = "\n".join(f"[{n}] {_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}"
+    # one line, not a list: the 135M model otherwise copies the list back instead of explaining
+    listing = "; ".join(f"[{n}] \"{_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}\""
                         for n, pid in numbers.items() if pid in shown)
     idea = assessment.idea
     scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in ASPECTS)
     user = (f"Idea problem: {idea.problem[:300]}\nIdea method: {idea.method[:300]}\n"
             f"Verdict: {assessment.verdict_label}.\nNovelty scores (0 known, 1 new): {scores}.\n"
-            f"Related papers:\n{listing}\n\n"
+            f"Related papers: {listing}.\n\n"
             "In 3 sentences, explain the verdict. Cite related papers only as [1], [2] etc. from the list.")
     return [{"role": "system", "content": "You explain novelty assessments of research ideas briefly and factually."},
             {"role": "user", "content": user}]
@@ -164,7 +172,7 @@ def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: R
             failure = f"the LLM failed: {type(exc).__name__}: {str(exc)[:200]}"
             break
         raw.append(text)
-        cleaned, removed = check_citations(_cut(text.strip(), cfg.max_chars), numbers)
+        cleaned, removed = check_citations(_cut(drop_listing(text).strip(), cfg.max_chars), numbers)
         removed_total += removed
         if len(re.findall(r"[A-Za-z]{3,}", cleaned)) >= 5:
             notes = [note] + ([f"{removed} invalid citation(s) removed"] if removed else [])

@@ -162,6 +162,7 @@ class SegmenterNet(nn.Module):
         # frozen and shared with the encoder's files: a buffer, left out of the saved weights
         self.register_buffer("words", word_table(), persistent=False)
         self.conv = nn.Conv1d(self.words.shape[1], cfg.word_channels, kernel_size=3, padding=1)
+        self._taps: torch.Tensor | None = None  # see _conv_by_lookup
         self.ngrams = nn.EmbeddingBag(cfg.buckets, cfg.ngram_dim, mode="mean")
         self.pos = nn.Embedding(cfg.max_position, cfg.position_dim)
         self.rpos = nn.Embedding(cfg.max_position, cfg.position_dim)
@@ -190,9 +191,28 @@ class SegmenterNet(nn.Module):
         """(B, T, L) word-piece ids -> (B, T, word_channels): conv, then max over real tokens."""
         B, T, L = tokens.shape
         flat = tokens.view(B * T, L)
-        h = nn.functional.gelu(self.conv(nn.functional.embedding(flat, self.words).transpose(1, 2)))
-        h = h.masked_fill((flat == PAD)[:, None, :], float("-inf")).amax(-1)
+        if self.training:
+            h = self.conv(nn.functional.embedding(flat, self.words).transpose(1, 2)).transpose(1, 2)
+        else:
+            h = self._conv_by_lookup(flat)
+        h = nn.functional.gelu(h).masked_fill((flat == PAD)[:, :, None], float("-inf")).amax(1)
         return h.clamp(min=-1.0).view(B, T, -1)  # all-PAD rows (padding sentences) give -inf
+
+    def _conv_by_lookup(self, flat: torch.Tensor) -> torch.Tensor:
+        """The same convolution at inference, ~10x cheaper: the table is frozen, so each filter
+        tap can be applied to the whole vocabulary once (vocab x 3 x channels) and the conv
+        becomes three gathers and two shifted adds."""
+        if self._taps is None:
+            self._taps = torch.einsum("vd,cdk->vkc", self.words, self.conv.weight.detach())
+        g = self._taps[flat]                       # (BT, L, 3, C)
+        h = g[:, :, 1] + self.conv.bias.detach()
+        h[:, 1:] += g[:, :-1, 0]                   # tap 0 looks one token back
+        h[:, :-1] += g[:, 1:, 2]                   # tap 2 looks one token ahead
+        return h
+
+    def train(self, mode: bool = True) -> "SegmenterNet":
+        self._taps = None  # the conv weights are about to change (or just did)
+        return super().train(mode)
 
 
 def to_label_probs(source_probs: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ __all__ = ["load_engine", "GenerationError", "GenerationTimeout"]
 
 
 @functools.lru_cache(maxsize=None)
-def _load(backend: str, model: str | None):
+def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of the cache key
     from . import settings
 
     if backend == "stub":

@@ -1,4 +1,5 @@
-"""Command line: `python -m inference generate "prompt"` (streams) and `python -m inference bench`."""
+"""Command line: `python -m inference generate "prompt"` (streams), `python -m inference bench`
+and `python -m inference profile` (where a decoded token's time goes)."""
 import argparse
 import json
 import logging
@@ -22,6 +23,7 @@ def main(argv=None) -> int:
     g.add_argument("--stop", action="append", default=None)
     g.add_argument("--timeout", type=float, default=120)
     g.add_argument("--threads", type=int, default=None)
+    sub.add_parser("profile", help="per-stage CPU time of one decoded token in the int8 engine")
     b = sub.add_parser("bench", help="fp32 vs int8 vs bitsandbytes vs dynamic int8")
     b.add_argument("--json", default=None, help="write the results here")
     b.add_argument("--threads", type=int, default=2)
@@ -34,6 +36,11 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.cmd == "generate":
         return generate(args)
+    if args.cmd == "profile":
+        from . import profile
+
+        profile.main()
+        return 0
     from . import bench
 
     cfg = bench.BenchConfig(threads=args.threads, new_tokens=args.new_tokens, repeats=args.repeats)

@@ -23,8 +23,7 @@ class Int8Config:
     threshold: float = 2.0        # |x| above this goes through fp. The paper uses 6.0 for >=6.7B models;
                                   # at 135M: 6.0 costs +1.9% perplexity, 3.0 +0.9%, 2.0 +0.5% (.notes/inference.md)
     min_outlier_rows: float = 0.001  # a column is a calibrated outlier if this share of tokens exceed it
-    max_outliers: int = 64        # cap on calibrated fp32 columns per layer (paper: at most ~7 dims at 6.7B)
-    quantize_head: bool = True    # int8 output head: 28M of the model's 134M MACs per token
+    max_outliers: int = 64        # cap on calibrated fp16 columns per layer: each costs N fp16 weights per token
 
 
 @dataclass

@@ -9,8 +9,6 @@ import logging
 import os
 from pathlib import Path
 
-import torch
-
 log = logging.getLogger(__name__)
 SOURCE = Path(__file__).parent / "csrc" / "int8_ops.cpp"
 
@@ -47,7 +45,3 @@ def ops():
 def available() -> bool:
     return ops() is not None
 
-
-def set_threads(n: int) -> None:
-    """One knob for torch's intra-op pool, which the kernels' at::parallel_for shares."""
-    torch.set_num_threads(max(1, n))

@@ -27,10 +27,10 @@ def test_it_keeps_fast_vectors_close_to_the_reference(both):
 
 
 def test_it_keeps_input_order_despite_length_sorting(both):
+    # Int8 activations are scaled per batch, so a text alone and in a batch differ slightly
     single = encoder.encode([TEXTS[2]], mode="fast")[0]
-    assert float(single @ both["fast"][2]) > 0.999
-    sims = both["fast"] @ both["fast"].T
-    assert sims[0, 2] < 0.9  # different texts stay different rows
+    sims = both["fast"] @ single
+    assert sims.argmax() == 2 and sims[2] > 0.98
 
 
 def test_it_groups_indices_by_length():

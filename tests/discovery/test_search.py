@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -146,3 +149,24 @@ def test_it_searches_an_ivf_set_with_the_same_results_as_exact_scoring(corpus, t
     res = search(s, query_vectors=q, aspect="method", k=10, cfg=SearchConfig(strategy="direct"))
     assert [h.id for h in res.hits] == list(exhaustive(vecs, ids, "method", q, 10))
     assert res.hits[0].sims["findings"] == pytest.approx(float(vecs["findings"][21] @ q["findings"]), abs=1e-5)
+
+
+@pytest.mark.slow
+def test_it_finds_seed_papers_with_the_real_encoder(tmp_path):
+    """Real all-MiniLM-L6-v2 vectors of the demo corpus's titles; BM25 over title + abstract."""
+    data = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    if not (data / "seed_papers.txt").exists():
+        pytest.skip(f"demo corpus absent: {data / 'seed_papers.txt'}")
+    from discovery import encoder
+
+    lines = (data / "seed_papers.txt").read_text().splitlines()
+    titles, abstracts = lines[0:80:2], lines[1:80:2]
+    vecs = encoder.encode(titles)
+    ids = np.arange(1, len(titles) + 1)
+    s = IndexSet.build(tmp_path, ids, {sp: vecs for sp in SPACES},
+                       texts=[f"{t} {a}" for t, a in zip(titles, abstracts)])
+    query = "8-bit matrix multiplication for large transformers"
+    q = encoder.encode([query])[0]
+    res = search(s, query_text=query, query_vectors={"paper": q}, aspect="method", k=3)
+    assert res.hits[0].id == 1  # "LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale"
+    assert res.hits[0].lexical > 0 and res.hits[0].sims["paper"] > 0.5

@@ -22,10 +22,27 @@ def wait_finished(job_id: int, timeout: float = 60) -> ImportJob:
     raise AssertionError(f"job {job_id} did not finish in {timeout}s: {job.status} {job.done}/{job.total}")
 
 
-def test_it_imports_through_a_real_worker(alice):
+@pytest.fixture(autouse=True)
+def fresh_index(settings, tmp_path):
+    from webapp.papers import ideation
+
+    settings.INDEX_DIR = tmp_path / "index"
+    ideation._index_set.cache_clear()
+    yield
+    ideation._index_set.cache_clear()
+
+
+def test_it_imports_and_indexes_through_a_real_worker(alice):
+    """Import, then segmentation and embedding (the real encoder) in chunks, then publish."""
+    from webapp.papers import ideation
+
     with start_worker(app, queues=["index"], perform_ping_check=False, concurrency=1, pool="solo"):
         job = services.import_job_create(path=str(FIXTURES / "import" / "mixed.jsonl"), owner=alice)
         job = wait_finished(job.pk)
     assert job.status == JobStatus.DONE
     assert (job.created, job.failed) == (4, 3)
     assert Paper.objects.count() == 4
+    assert (job.index_done, job.index_total) == (4, 4)
+    assert all(p.segmentation and not p.needs_indexing for p in Paper.objects.all())
+    hits = ideation.paper_search(q="retrieving passages reduces hallucination", aspect="all").hits
+    assert hits[0].paper.title == "Retrieval Augmented Generation"

@@ -107,3 +107,9 @@ def test_it_saves_no_invalid_citation_with_the_real_default_model(store, assessm
                                   cfg=rationale.RationaleConfig(attempts=1, budget_s=15))
         assert rationale.invalid_citations(written.text, rationale.evidence_numbers(assessment)) == []
         assert written.text and written.source in ("llm", "summary")
+
+
+def test_it_drops_lines_that_only_echo_the_paper_list(assessment):
+    echo = "[1] A Simple Pruning Approach\n[2] Some Other Title\n\n[1] A Simple Pruning Approach"
+    written = rationale.write(assessment, {}, engine=Scripted(echo, echo + "\nThe problem is well known from prior work [1]."))
+    assert written.attempts == 2 and written.text == "The problem is well known from prior work [1]."
