@@ -20,6 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "webapp" / "papers" / "demo" / "seed_papers.txt"
 
 
+# The web serves requests concurrently through processes and threads; BLAS/OpenMP threads per
+# request would only fight over the same cores. The llm worker loads its model at start-up.
+SERVICE_ENV = {
+    "web": {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    "llm-worker": {"LLM_PRELOAD": "1"},
+}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,7 +115,7 @@ def main() -> None:
             manage("import_papers", str(DEMO_CORPUS))
         port = os.environ.get("PORT", "8000")
         for name, cmd in services(port, data_dir).items():
-            env = {**os.environ, "LLM_PRELOAD": "1"} if name == "llm-worker" else None
+            env = {**os.environ, **SERVICE_ENV.get(name, {})}
             started.insert(0, subprocess.Popen(cmd, cwd=ROOT, env=env))
         print(f"site on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
         while all(p.poll() is None for p in started):

@@ -148,6 +148,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job whose worker stopped sending heartbeats for this long is re-queued by beat.
 JOB_STALE_AFTER_S = env_int("JOB_STALE_AFTER_S", 120, minimum=10)
 
+# Soft time limit of a novelty report on the llm queue (the hard limit is 30 s more).
+REPORT_TIME_LIMIT_S = env_int("REPORT_TIME_LIMIT_S", 120, minimum=10)
+
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 500, minimum=1)
 # Papers per indexing task: small enough that a killed worker loses little, large enough
 # that the encoder batches well.

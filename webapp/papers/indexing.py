@@ -131,6 +131,11 @@ def _publish(state: IndexState, full: bool, progress) -> int:
     if len(gone):
         index_set.remove(gone)
     version = index_set.save(force=True)
+    # The corpus's own nearest-neighbour similarities, which calibrate novelty scores: computed
+    # here, once per version, not inside a report's time limit.
+    from discovery.novelty import calibration_for
+
+    calibration_for(index_set)
     IndexState.objects.filter(pk=state.pk).update(published_at=started, version=version)
     ImportJob.objects.filter(status=JobStatus.INDEXING, index_done__gte=F("index_total")).update(
         status=JobStatus.DONE, finished_at=timezone.now())
