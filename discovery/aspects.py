@@ -74,6 +74,9 @@ def _sentences(title: str, abstract: str) -> list[str]:
     return split_sentences(abstract) or [title.strip() or abstract.strip()]
 
 
+_SEGMENTER = None  # loaded on first use; tests put a stand-in here
+
+
 def _segmenter():
     from discovery.segmenter import Segmenter
 
@@ -81,9 +84,6 @@ def _segmenter():
     if _SEGMENTER is None:
         _SEGMENTER = Segmenter.load()
     return _SEGMENTER
-
-
-_SEGMENTER = None
 
 
 def _encode(items: list[tuple[str, str]], with_whole: bool):

@@ -40,7 +40,9 @@ def token_header(corpus, alice, settings, tmp_path, keep_test_connection):
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                             HealthCheck.filter_too_much])
 def test_it_answers_every_generated_request_without_a_server_error(case, token_header):
+    import time as _t; _s = _t.perf_counter()
     response = case.call(headers=token_header)
+    open("/tmp/ui-load/fuzz_times.txt", "a").write(f"{case.method} {case.path} {response.status_code} {_t.perf_counter() - _s:.2f}\n")
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
     if set(case.operation.tags or ()) & OWN_TAGS:  # other apps' routers answer for their own schema
         case.validate_response(response, checks=[status_code_conformance, content_type_conformance,
