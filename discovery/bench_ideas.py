@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--problems", type=int, default=3, help=f"problems of the fixed set (at most {len(PROBLEMS)})")
     ap.add_argument("--n", type=int, default=5, help="ideas per problem and mode")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    # one thread: on a shared machine a descheduled OpenMP worker stalls every op
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch

@@ -100,16 +100,22 @@ def _header(problem: str, constraints: str, inspirations: list[Inspiration]) -> 
     return f"Problem: {problem}\n{extra}Methods from papers:\n{_listing(inspirations)}\n"
 
 
+def _messages(problem: str, constraints: str, inspirations: list[Inspiration], ask: str) -> list[dict]:
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": _header(problem, constraints, inspirations) + ask}]
+
+
 def verbalized_prompt(problem: str, constraints: str, inspirations: list[Inspiration], n: int) -> list[dict]:
     ask = (f"Write {n} different ideas that solve the problem, each using a method from the list, with the "
            f"probability (0 to 1) of each idea. Include unlikely ideas too. One line per idea:\n"
            + FORMAT.format(k=1, p="probability"))
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _header(problem, constraints, inspirations) + ask}]
+    return _messages(problem, constraints, inspirations, ask)
 
 
 def plain_prompt(problem: str, constraints: str, inspirations: list[Inspiration]) -> list[dict]:
-    ask = "Write one idea that solves the problem using a method from the list. One line:\n" + FORMAT.format(k=1, p="0.5")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _header(problem, constraints, inspirations) + ask}]
+    ask = ("Write one idea that solves the problem using a method from the list. One line:\n"
+           + FORMAT.format(k=1, p="0.5"))
+    return _messages(problem, constraints, inspirations, ask)
 
 
 def regenerate_prompt(problem: str, constraints: str, inspirations: list[Inspiration], idea: GeneratedIdea,
@@ -117,7 +123,7 @@ def regenerate_prompt(problem: str, constraints: str, inspirations: list[Inspira
     ask = (f"This idea already exists: {idea.method}\nIt is too close to the paper \"{close_title}\": "
            f"{close_text[:300]}\nWrite one different idea with another method from the list. One line:\n"
            + FORMAT.format(k=1, p="0.5"))
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _header(problem, constraints, inspirations) + ask}]
+    return _messages(problem, constraints, inspirations, ask)
 
 
 _IDEA_SPLIT = re.compile(r"(?:^|\n)\s*(?:\*\*)?\s*Idea\s*\d+\s*", re.IGNORECASE)
@@ -214,7 +220,8 @@ def score(corpus, idea: GeneratedIdea) -> None:
                     vectors=idea_vectors(idea.idea()))
     top = result.evidence[COMBO][0]
     idea.scores, idea.verdict, idea.assessment = result.scores, result.verdict, result.to_dict()
-    idea.nearest = {"id": top.id, "title": corpus.titles([top.id]).get(top.id, ""), "similarity": round(top.similarity, 4)}
+    idea.nearest = {"id": top.id, "title": corpus.titles([top.id]).get(top.id, ""),
+                    "similarity": round(top.similarity, 4)}
 
 
 def push_away(engine, corpus, idea: GeneratedIdea, problem: str, constraints: str,

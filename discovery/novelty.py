@@ -17,7 +17,6 @@ from the calibrated scores (thresholds in NoveltyConfig) and names the overlappi
 from __future__ import annotations
 
 import functools
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

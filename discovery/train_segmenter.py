@@ -6,8 +6,8 @@
 
 Sentence vectors come from discovery.encoder and are cached under var/cache/segmenter/, so only
 the first run pays for encoding (a few minutes on 2 cores). Training is deterministic: fixed
-seeds, torch deterministic algorithms and a fixed thread count; rerunning writes the same
-weights and prints the same scores.
+seeds, torch deterministic algorithms and one thread per member; rerunning writes a
+byte-identical weights file and prints the same scores, whatever --workers is.
 
 The score is the product's: F1 of problem, method and findings over all sentences (a sentence
 with gold `other` labelled as an aspect is a false positive), averaged over the three.
@@ -44,7 +44,7 @@ class TrainConfig:
     lr: float = 1e-3           # AdamW; 2e-3 overfits within 5 epochs
     conf_power: float = 2.0    # loss weight = annotator confidence ** this; half of train is
                                # labelled with confidence <= 0.6, so trust agreed labels more
-    weight_decay: float = 1e-2
+    weight_decay: float = 1e-2  # AdamW's default; dropout does most of the regularising
     encoder_mode: str = "fp32"  # train on the reference vectors; test is also scored on "fast"
     threads: int = 1           # per member, fixed: float reductions depend on it
     workers: int = 2           # members trained in parallel processes (2 cores); no effect on results

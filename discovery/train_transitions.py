@@ -66,7 +66,10 @@ def load_vectors(path: Path | None, subset: int, seed: int) -> tuple[dict[str, n
     if path is not None and path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}, str(path)
-    cache = ROOT / "var" / "cache" / f"transitions_subset_{subset}_{seed}.npz"
+    from discovery import novelty
+
+    labeller = type(novelty.segmenter()).__name__.lower()  # trained segmenter or position labels
+    cache = ROOT / "var" / "cache" / f"transitions_subset_{subset}_{seed}_{labeller}.npz"
     return embed_subset(subset, seed, cache), f"{cache} (seeded subset: {path} is absent)"
 
 

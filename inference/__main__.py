@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     sub.add_parser("profile", help="per-stage CPU time of one decoded token in the int8 engine")
     b = sub.add_parser("bench", help="fp32 vs int8 vs bitsandbytes vs dynamic int8")
     b.add_argument("--json", default=None, help="write the results here")
-    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--threads", type=int, default=1, help="torch threads for every engine (default 1)")
     b.add_argument("--new-tokens", type=int, default=64)
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--engines", default=None, help="comma-separated subset of fp32,int8,bnb_int8,dynamic_int8")

@@ -31,7 +31,7 @@ PREFILL_TOKENS = 500
 
 @dataclass
 class BenchConfig:
-    threads: int = 2          # torch intra-op threads for every engine (the machine has 2 cores)
+    threads: int = 1          # torch threads for every engine; 1 keeps a shared machine's figures stable
     new_tokens: int = 64      # greedy tokens per decode measurement
     repeats: int = 3          # best of this many timings (on a shared machine the best is the least disturbed)
 

@@ -34,12 +34,23 @@ def ops():
     build = cache_dir() / "torch_extensions"
     build.mkdir(parents=True, exist_ok=True)
     try:
-        return load(name="llm_int8_ops", sources=[str(SOURCE)], build_directory=str(build),
-                    extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"],
-                    verbose=os.environ.get("LLM_VERBOSE_BUILD") == "1")
+        mod = load(name="llm_int8_ops", sources=[str(SOURCE)], build_directory=str(build),
+                   extra_cflags=["-O3", "-march=native", "-fopenmp"], extra_ldflags=["-fopenmp"],
+                   verbose=os.environ.get("LLM_VERBOSE_BUILD") == "1")
     except Exception as exc:  # a missing compiler must not take the product down
         log.warning("could not build the int8 kernels (%s): using the pure-torch path", exc)
         return None
+    mod.set_parallel_decode(parallel_decode())
+    return mod
+
+
+def parallel_decode() -> bool:
+    """LLM_PARALLEL_DECODE=1 splits one-token matmuls across torch's threads: worth it only on a
+    machine where no other process wants those cores. Prompt blocks always use all threads."""
+    raw = os.environ.get("LLM_PARALLEL_DECODE", "0").strip()
+    if raw not in ("0", "1"):
+        raise RuntimeError(f"LLM_PARALLEL_DECODE={raw!r} must be 0 or 1")
+    return raw == "1"
 
 
 def available() -> bool:

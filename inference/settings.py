@@ -5,6 +5,7 @@ LLM_MODEL      a Hugging Face causal-LM folder or a .gguf file (default: the GGU
 LLM_BACKEND    int8 (default) | fp32 | bnb_int8 | stub
 LLM_CACHE_DIR  where quantized weights and the compiled kernels live; else $DATA_DIR/llm-cache,
                else ./var/llm-cache relative to the project root
+LLM_PARALLEL_DECODE  1 splits one-token matmuls across torch's threads (read in kernels.py)
 """
 import importlib.util
 import os

@@ -15,6 +15,15 @@
 
 namespace {
 
+// Decode-sized work (one token) is split across torch's threads only when asked: it is memory-bound
+// at one thread, and an OpenMP barrier per op (~150 per token) collapses throughput when another
+// process holds a core (measured 87 -> <5 tok/s at 2 threads on a loaded 2-core machine).
+bool g_parallel_decode = false;
+
+inline int64_t decode_grain(int64_t grain, int64_t range) {
+  return g_parallel_decode ? grain : std::max<int64_t>(range, 1);
+}
+
 // dot(xu8, w) over k bytes, xu8 = xq + 128 (vpdpbusd wants unsigned x signed).
 inline void dot4(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int8_t* w2,
                  const int8_t* w3, int64_t K, int32_t* out) {
@@ -154,7 +163,7 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
       return t;
     };
     const int64_t blocks = N / 4;
-    at::parallel_for(0, blocks, 16, [&](int64_t b, int64_t e) {
+    at::parallel_for(0, blocks, decode_grain(16, blocks), [&](int64_t b, int64_t e) {
       int32_t d[4];
       for (int64_t blk = b; blk < e; ++blk) {
         const int64_t n = blk * 4;
@@ -174,7 +183,7 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
     // Calibrated outlier columns: y += x[:, idx] @ W_outl, W_outl as [P, N] fp16 (the paper's
     // precision for the outlier part), streamed row by row with 16-wide fp16 -> fp32 conversion.
     const at::Half* wo = w_outl.data_ptr<at::Half>();
-    at::parallel_for(0, N / 16, 64, [&](int64_t b, int64_t e) {
+    at::parallel_for(0, N / 16, decode_grain(64, N / 16), [&](int64_t b, int64_t e) {
       for (int64_t m = 0; m < M; ++m) {
         float* ym = yp + m * N;
         for (int64_t p = 0; p < P; ++p) {
@@ -242,7 +251,7 @@ torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v
   float* op = out.data_ptr<float>();
   TORCH_CHECK(D % 16 == 0, "attend_one needs head_dim % 16 == 0");
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
-  at::parallel_for(0, H, T < 512 ? H : 1, [&](int64_t b, int64_t e) {
+  at::parallel_for(0, H, decode_grain(T < 512 ? H : 1, H), [&](int64_t b, int64_t e) {
     std::vector<float> p(T);
     for (int64_t h = b; h < e; ++h) {
       const float* qh = qp + h * D;
@@ -273,4 +282,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("int8_linear", &int8_linear, "LLM.int8() linear with outlier decomposition");
   m.def("rope_kv", &rope_kv, "rotary embedding + static KV cache append");
   m.def("attend_one", &attend_one, "single-token grouped-query attention over the KV cache");
+  m.def("set_parallel_decode", [](bool on) { g_parallel_decode = on; }, "split decode ops across threads");
 }

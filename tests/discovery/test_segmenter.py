@@ -1,5 +1,5 @@
-"""Sentence splitter and abstract segmenter. The segmenter tests use the committed weights and
-the CSAbstruct vectors from a deterministic stand-in only where the real encoder is not needed."""
+"""Sentence splitter and abstract segmenter. The segmenter tests load the committed weights; they
+feed deterministic stand-in vectors except the CSAbstruct test, which uses the real encoder."""
 import json
 import os
 from pathlib import Path

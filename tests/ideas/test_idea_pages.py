@@ -1,10 +1,14 @@
 """Inspire-me and idea pages, the API and the idea job: private per user, exports, live stages.
-The site's corpus is the small real index (webapp.ideas.services.site_corpus replaced)."""
+Real database rows and FAISS index (tests/ui/corpus.py), the stand-in encoder, the stub LLM."""
 import json
 
 import pytest
 
+from tests.fakes import fake_encode
+from tests.ui.corpus import index_corpus, make_papers
 from webapp.ideas import services
+from webapp.papers import ideation
+from webapp.reports import services as report_services
 from webapp.ideas.models import IdeaRun
 from webapp.papers.models import JobStatus
 from webapp.reports.models import NoveltyReport
@@ -17,9 +21,13 @@ IDEA = {"problem": "P", "method": "Quantize the weights to 4 bits", "findings": 
 
 
 @pytest.fixture
-def corpus(store, monkeypatch):
-    monkeypatch.setattr(services, "site_corpus", lambda: store)
-    return store
+def corpus(settings, tmp_path, monkeypatch):
+    papers = make_papers()
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
+    report_services._calibration.cache_clear()
+    yield papers
+    ideation._index_set.cache_clear()
 
 
 @pytest.fixture
@@ -57,8 +65,9 @@ def test_it_exports_markdown_and_json(client, alice, run):
 
 def test_it_shows_inspirations_with_their_reasons(client, alice, corpus):
     client.force_login(alice)
-    page = client.get("/inspire/", {"problem": "Language models are too large for one GPU."}).content.decode()
-    assert page.count("Method to carry over") >= 5
+    page = client.get("/inspire/", {"problem": "Predicting molecular properties is expensive"}).content.decode()
+    assert page.count("Method to carry over") >= 4
+    assert "We propose a message passing graph network" in page
 
 
 def test_it_starts_a_run_from_the_inspire_form(client, alice, django_capture_on_commit_callbacks):
@@ -73,7 +82,7 @@ def test_it_starts_a_run_from_the_inspire_form(client, alice, django_capture_on_
 def test_it_runs_the_job_into_scored_ideas_each_with_a_novelty_report(alice, corpus):
     from inference import load_engine
 
-    run = services.idea_run_create(owner=alice, problem="Language models are too large for one GPU.", n=2,
+    run = services.idea_run_create(owner=alice, problem="Predicting molecular properties is expensive", n=2,
                                    enqueue=False)
     stages = []
     original = services._stage
@@ -85,7 +94,8 @@ def test_it_runs_the_job_into_scored_ideas_each_with_a_novelty_report(alice, cor
     assert done.status == JobStatus.DONE and len(done.ideas) == 2
     assert {"inspiring", "generating", "assessing", "ranking"} <= set(stages)
     for idea in done.ideas:
-        assert idea["inspirations"] and "overall" in idea["scores"]
+        assert idea["inspirations"] and set(idea["inspirations"]) <= {p.pk for p in corpus}
+        assert "overall" in idea["scores"]
         assert NoveltyReport.objects.get(pk=idea["report_id"], owner=alice).method == idea["method"]
     assert services.idea_run_run(run_id=run.pk) is None  # finished: a redelivery does nothing
 

@@ -52,7 +52,8 @@ def test_it_regenerates_an_idea_that_copies_a_corpus_paper(store):
     iid, row = next((i, r) for i, r in sorted(store.papers.items())
                     if aspect_text(r, "problem") and len(aspect_text(r, "method").split()) > 15)
     copy = f"Idea 1 [1] (0.5): Method: {aspect_text(row, 'method')} Expected: {aspect_text(row, 'findings')}"
-    fresh = "Idea 1 [2] (0.2): Method: Grow tomatoes under red light in a greenhouse and count the fruit. Expected: more fruit."
+    fresh = ("Idea 1 [2] (0.2): Method: Grow tomatoes under red light in a greenhouse and count the fruit. "
+             "Expected: more fruit.")
     engine = ScriptedEngine([copy, fresh])
     result = ideas.generate(store, aspect_text(row, "problem"), n=1, engine=engine, cfg=IdeaConfig(n=1))
     idea = result.ideas[0]
