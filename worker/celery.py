@@ -27,4 +27,5 @@ app.conf.beat_schedule = {
     # Re-queue jobs whose worker stopped mid-way (killed, machine lost).
     "requeue-stale-jobs": {"task": "papers.requeue_stale", "schedule": 60.0},
     "requeue-stale-reports": {"task": "llm.reports_requeue_stale", "schedule": 60.0},
+    "requeue-stale-idea-runs": {"task": "llm.ideas_requeue_stale", "schedule": 60.0},
 }

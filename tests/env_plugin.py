@@ -1,4 +1,6 @@
-"""Test-session environment, set before Django reads its settings.
+"""Test-session environment, set before Django reads its settings: a pytest plugin loaded with
+`-p tests.env_plugin` (pyproject's addopts), because pytest-django sets Django up before any
+conftest.py is imported.
 
 Tests run against the real services: PostgreSQL when DATABASE_URL is set (CI), SQLite
 otherwise; Redis at REDIS_URL, or a private redis-server started here when it is unset."""
