@@ -16,6 +16,8 @@ not beat, so the aspect enters as a weighted term, score = cos(paper) + w[aspect
 API for the indexer and search:
     embed_papers([(title, abstract), ...]) -> Embedded(sentences, labels, vectors{space: (n, 384)})
     query_vectors(title, abstract) -> {space: (384,)}
+    apply_heads({space: vectors}) -> the same in the indexed spaces: an aspect vector pooled
+        elsewhere (an idea's fields) must pass through it to be comparable with the index
     score(whole_sim, aspect_sim, facet) and space_score(sims, view) (search.ScoreFn)
     Ranker().rank(query, candidates, facet) -> ids, best first (the `rank` command and eval)
 """
@@ -35,11 +37,15 @@ SPACES = ("paper",) + ASPECTS
 @dataclass
 class AspectConfig:
     # weight of the aspect cosine added to the whole-paper cosine, tuned on CSFCube dev
-    # (python -m discovery.eval_csfcube --sweep); 0 would be plain whole-paper retrieval
+    # (python -m discovery.eval_csfcube --sweep, grid 0-2); 0 would be whole-paper retrieval.
+    # One shared value, so one tuned knob: 0.25 with the product's segmenter (0.5-0.75 with
+    # CSFCube's own sentence labels: the noisier the labels, the less the aspect term helps)
     weights: dict[str, float] = field(default_factory=lambda: {
-        "problem": 0.5, "method": 0.5, "findings": 0.5})  # one shared value, so one tuned knob
-    heads: tuple[str, ...] = ("problem", "method", "findings")  # aspects whose space is mapped by
-    # the contrastive head of train_aspects.py (kept where it beats the untrained space on dev)
+        "problem": 0.25, "method": 0.25, "findings": 0.25})
+    # aspects mapped by the contrastive heads of train_aspects.py: kept only where they beat the
+    # untrained space on CSFCube dev with the product's segmenter (findings +0.9 MAP; problem
+    # and method lost 1.0 and 0.3)
+    heads: tuple[str, ...] = ("findings",)
     whole_text: str = "abstract"  # paper vector: "title abstract" encoded whole; "sentences" =
     # mean of the sentence vectors (half the encoder work, but 3 MAP points lower on CSFCube dev)
 

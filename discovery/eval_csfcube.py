@@ -7,8 +7,9 @@ through the same code as `python -m discovery rank` (aspects.Ranker).
     python -m discovery.eval_csfcube [--encoder fp32|fast] [--segmentation product|oracle] [--sweep]
 
 `--segmentation oracle` labels sentences with papers.jsonl's predicted_labels instead of the
-product's segmenter (an evaluation-only variant). `--sweep` prints the product's figures for a
-small grid of aspect weights (the only knobs tuned on these queries).
+product's segmenter (an evaluation-only variant). The product is printed as configured and with
+untrained aspect spaces (no heads); `--sweep` adds both for a grid of the aspect weight (the one
+knob tuned on these queries, with the choice of heads). One run is a few CPU-minutes of encoding (35 min wall on the shared machine at load 20).
 """
 from __future__ import annotations
 

@@ -126,7 +126,8 @@ def regenerate_prompt(problem: str, constraints: str, inspirations: list[Inspira
     return _messages(problem, constraints, inspirations, ask)
 
 
-_IDEA_SPLIT = re.compile(r"(?:^|\n)\s*(?:\*\*)?\s*Idea\s*\d+\s*", re.IGNORECASE)
+# "Idea 3 ..." as asked, or the numbered list "3. ..." / "3) ..." the model often writes instead
+_IDEA_SPLIT = re.compile(r"(?:^|\n)\s*(?:\*\*)?\s*(?:Idea\s*\d+|\d+[.)])\s*", re.IGNORECASE)
 _PROB = re.compile(r"\(\s*(?:p(?:robability)?\s*[=:]?\s*)?(\d*\.\d+|\d+(?:\.\d+)?\s*%|[01])\s*\)", re.IGNORECASE)
 
 
@@ -142,17 +143,18 @@ def _probability(text: str) -> float | None:
 def parse_ideas(text: str, n_inspirations: int) -> list[dict]:
     """Lenient parse of "Idea k [j] (p): Method: ... Expected: ..." blocks; only inspiration
     numbers that exist survive, a block without a usable method is dropped."""
-    blocks = [b for b in _IDEA_SPLIT.split("\n" + text) if b.strip()]
+    parts = _IDEA_SPLIT.split("\n" + text)
+    blocks = [b for b in (parts[1:] if len(parts) > 1 else parts) if b.strip()]  # [0]: any preamble
     out = []
     for block in blocks:
         head, _, body = block.partition(":") if re.match(r"^[^:]{0,40}:", block) else ("", "", block)
         cited = [int(x) - 1 for x in re.findall(r"\[(\d+)\]", block)]
         method, _, findings = re.split(r"\bMethod\s*:\s*", body, maxsplit=1, flags=re.I)[-1].partition("Expected:")
-        method = re.sub(r"\s+", " ", method).strip(" .-*")
+        method = re.sub(r"\s+", " ", _PROB.sub("", method)).strip(" .-*")
         if len(method.split()) < 4:
             continue
         out.append({"method": method, "findings": re.sub(r"\s+", " ", findings).strip(" .-*"),
-                    "probability": _probability(head or block[:60]),
+                    "probability": _probability(head or block),
                     "inspirations": list(dict.fromkeys(i for i in cited if 0 <= i < n_inspirations))})
     return out
 

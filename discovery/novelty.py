@@ -173,13 +173,15 @@ def idea_vectors(idea: Idea) -> dict[str, np.ndarray]:
     """One vector per space, built exactly like a corpus paper's (aspects.embed_papers): the
     sentences of each field are that aspect's; an empty field stands by the whole idea."""
     from discovery import aspects, encoder
+    from discovery.sentences import split_sentences
 
-    groups = [(a, aspects.split_sentences(getattr(idea, a))) for a in ASPECTS]
-    sentences = [s for _, g in groups for s in g]
+    groups = [(a, split_sentences(getattr(idea, a))) for a in ASPECTS]
     labels = [a for a, g in groups for _ in g]
-    vecs = encoder.encode(sentences)
-    paper = aspects.pooled(vecs) if aspects.CONFIG.whole_text == "sentences" else encoder.encode([idea.text()])[0]
-    return {"paper": paper} | aspects.aspect_vectors(vecs, labels, paper)
+    whole = aspects.CONFIG.whole_text == "abstract"
+    flat = encoder.encode(([idea.text()] if whole else []) + [s for _, g in groups for s in g])
+    vecs = flat[1:] if whole else flat
+    paper = flat[0] if whole else aspects.pooled(vecs)
+    return aspects.apply_heads({"paper": paper} | aspects.aspect_vectors(vecs, labels, paper))
 
 
 # ---------------------------------------------------------------------------------------------

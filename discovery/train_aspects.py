@@ -14,8 +14,8 @@ untrained space as far as the data pushes it.
 
 Vectors are the segmenter's cached CSAbstruct vectors (discovery.train_segmenter). Training is
 deterministic (fixed seed and one thread) and takes seconds once the vectors exist. Whether a
-head is used is decided on CSFCube dev (python -m discovery.eval_csfcube --heads): see
-AspectConfig.heads in aspects.py.
+head is used is decided on CSFCube dev (python -m discovery.eval_csfcube --sweep prints the
+product with and without heads): see AspectConfig.heads in aspects.py.
 """
 from __future__ import annotations
 

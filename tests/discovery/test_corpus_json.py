@@ -1,4 +1,5 @@
 """JSON Lines and JSON documents (generic dialect): good input, every malformed case, streaming."""
+import logging
 import json
 
 import pytest
@@ -44,7 +45,10 @@ def test_it_reports_each_bad_line_and_reads_the_rest(tmp_path):
     assert count_records(path) == len(records) + len(errors)  # the progress bar ends at 100%
 
 
-def test_it_decodes_latin1_bytes_in_a_utf8_file_without_losing_the_record(tmp_path, caplog):
+def test_it_decodes_latin1_bytes_in_a_utf8_file_without_losing_the_record(tmp_path, caplog, monkeypatch):
+    # Another test's library may have run logging.config.dictConfig, which disables existing loggers.
+    monkeypatch.setattr(logging.getLogger("discovery.corpus.source"), "disabled", False)
+    caplog.set_level(logging.WARNING, logger="discovery.corpus.source")
     path = write(tmp_path, "mixed.jsonl", '{"title": "Caf\u00e9 One", "abstract": "utf-8"}\n'.encode()
                  + '{"title": "M\u00fcller Two", "abstract": "latin-1"}\n'.encode("latin-1"))
     records, errors = read(path)

@@ -21,6 +21,16 @@ def test_it_parses_verbalized_ideas_with_probabilities_and_valid_citations_only(
     assert parsed[2]["findings"] == "fits in 8 GB"
 
 
+def test_it_parses_the_numbered_list_the_model_often_writes_instead():
+    reply = ("The most popular ideas were:\n\n1. Implementing concept comparison in two stages (probability: 1.0)\n"
+             "2) Normalizing images with different features [3] (probability: 0.7)\n3. Too short (0.1)")
+    parsed = parse_ideas(reply, n_inspirations=3)
+    assert [p["method"] for p in parsed] == ["Implementing concept comparison in two stages",
+                                             "Normalizing images with different features [3]"]
+    assert [p["probability"] for p in parsed] == [1.0, 0.7]
+    assert parsed[1]["inspirations"] == [2]
+
+
 def test_it_gives_every_idea_inspirations_and_novelty_scores(store):
     result = ideas.generate(store, PROBLEM, n=3, engine=load_engine("stub"))
     inspiring = {f.id for f in result.inspirations}

@@ -34,7 +34,7 @@ class LostClaim(RuntimeError):
 
 
 def time_limit_s() -> int:
-    return getattr(settings, "REPORT_TIME_LIMIT_S", 120)
+    return settings.REPORT_TIME_LIMIT_S
 
 
 def report_split(*, text: str) -> dict[str, str]:
