@@ -181,7 +181,7 @@ def table(results: dict) -> str:
 
 def verdict(r: dict) -> list[str]:
     if not all(k in r and "ppl" in r[k] for k in ENGINES):
-        return ["some engine failed: no verdict"]
+        return ["verdict needs all four engines to have run"]
     i8, fp = r["int8"], r["fp32"]
     return [f"int8 perplexity {100 * (i8['ppl'] / fp['ppl'] - 1):+.2f}% vs fp32 (target <= +1%)",
             f"int8 decode {i8['decode_tok_s'] / fp['decode_tok_s']:.2f}x fp32 (target >= 4x), "
