@@ -52,7 +52,7 @@ def test_it_judges_a_problem_with_an_unrelated_method_a_new_combination(store):
         assert result.evidence["problem"][0].id == problem_iid
         assert result.evidence["method"][0].id == method_iid
         assert set(result.overlapping) >= {problem_iid, method_iid}
-        assert result.scores["overall"] > 0.5
+        assert result.scores["overall"] > novelty.NoveltyConfig().close_below
 
 
 def test_it_finds_matching_sentences_of_the_same_aspect(store):
