@@ -6,7 +6,7 @@ labels the sentences from those same vectors; an aspect's vector is the L2-norma
 its sentences' vectors. A paper with no sentence of some aspect stands in that aspect by its
 whole-paper vector, so it is neither lost nor favoured there. The whole-paper vector encodes
 "title abstract" in the same encoder call: pooling the sentence vectors instead would save that
-pass but loses ~3 MAP points on CSFCube dev (see .notes/aspects.md).
+pass but loses ~3 MAP points on CSFCube dev (see the README, "CSFCube dev").
 
 Ranking for an aspect follows the lesson of CSFCube (Mysore et al. 2021) and Aspire (Mysore et
 al. 2022, "Multi-Vector Models with Textual Guidance for Fine-Grained Scientific Document

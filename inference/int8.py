@@ -21,7 +21,7 @@ from . import kernels
 @dataclass
 class Int8Config:
     threshold: float = 2.0        # |x| above this goes through fp. The paper uses 6.0 for >=6.7B models;
-                                  # at 135M: 6.0 costs +1.9% perplexity, 3.0 +0.9%, 2.0 +0.5% (.notes/inference.md)
+                                  # at 135M: 6.0 costs +1.9% perplexity, 3.0 +0.9%, 2.0 +0.5% (README, Local LLM)
     min_outlier_rows: float = 0.001  # a column is a calibrated outlier if this share of tokens exceed it
     max_outliers: int = 64        # cap on calibrated fp16 columns per layer: each costs N fp16 weights per token
 

@@ -1,4 +1,4 @@
-"""The load script's arithmetic (the run itself needs a live site: see .notes/ui.md)."""
+"""The load script's arithmetic (the run itself needs a live site: see the README, "Load test")."""
 from webapp import loadtest
 
 
