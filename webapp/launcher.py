@@ -85,6 +85,8 @@ def services(port: str, data_dir: Path) -> dict[str, list[str]]:
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
+    # A second Ctrl-C must not abandon the shutdown half way (and leave orphans behind).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGINT is what Ctrl-C sends them too: a warm shutdown for Celery, a clean one for beat.
     for proc in procs:
         if proc.poll() is None:
@@ -103,6 +105,8 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["DATA_DIR"] = str(data_dir)
     started: list[subprocess.Popen] = []
+    # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         if not os.environ.get("REDIS_URL"):
