@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from webapp.ideas.models import IdeaRun
+from webapp.papers.jobs import job_claim
 from webapp.papers.models import JobStatus, Paper
 
 log = logging.getLogger(__name__)
@@ -86,13 +86,8 @@ def idea_run_create(*, owner, problem: str, constraints: str = "", n: int = 5, f
 
 
 def idea_run_claim(*, run_id: int, token: str) -> bool:
-    """Take a queued run, or a running one whose worker went silent; 0 rows: held or done."""
-    now = timezone.now()
-    stale = now - timezone.timedelta(seconds=settings.JOB_STALE_AFTER_S)
-    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING) & (Q(heartbeat__lt=stale) | Q(heartbeat=None))
-    return bool(IdeaRun.objects.filter(claimable, pk=run_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=JobStatus.RUNNING, claim=token, heartbeat=now, attempts=F("attempts") + 1,
-        started_at=Coalesce(F("started_at"), now)))
+    """Take a queued run, or a running one whose worker went silent; False: held or done."""
+    return job_claim(IdeaRun.objects.filter(pk=run_id, attempts__lt=MAX_ATTEMPTS), token=token)
 
 
 def _held(run_id: int, token: str):

@@ -10,10 +10,11 @@ from typing import Callable, Iterable, Iterator
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from discovery.corpus import FORMATS, FormatError, Record, RecordError, count_records, detect_format, fingerprint, read_records
+from webapp.papers.jobs import job_claim
 from webapp.papers.models import MAX_FAILURES_KEPT, ImportJob, JobStatus, Paper
 
 log = logging.getLogger(__name__)
@@ -42,14 +43,7 @@ def import_job_create(*, path: str, filename: str = "", fmt: str = "", owner=Non
 
 
 def import_job_claim(*, job_id: int, token: str) -> bool:
-    """Compare-and-set: take a queued job, or a running one whose worker went silent.
-    Zero rows updated means another worker holds it (or it is finished)."""
-    stale = timezone.now() - timezone.timedelta(seconds=settings.JOB_STALE_AFTER_S)
-    now = timezone.now()
-    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING) & (Q(heartbeat__lt=stale) | Q(heartbeat=None))
-    return bool(ImportJob.objects.filter(claimable, pk=job_id).update(
-        status=JobStatus.RUNNING, claim=token, heartbeat=now, attempts=F("attempts") + 1,
-        started_at=Coalesce(F("started_at"), now)))
+    return job_claim(ImportJob.objects.filter(pk=job_id), token=token)
 
 
 @dataclass

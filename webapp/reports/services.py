@@ -13,11 +13,11 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from discovery import ASPECTS
+from webapp.papers.jobs import job_claim
 from webapp.papers.models import JobStatus, Paper
 from webapp.reports.models import NoveltyReport, Stage
 
@@ -62,13 +62,8 @@ def report_create(*, owner, problem: str = "", method: str = "", findings: str =
 
 
 def report_claim(*, report_id: int, token: str) -> bool:
-    """Take a queued report, or a running one whose worker went silent; 0 rows: held or done."""
-    now = timezone.now()
-    stale = now - timezone.timedelta(seconds=settings.JOB_STALE_AFTER_S)
-    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING) & (Q(heartbeat__lt=stale) | Q(heartbeat=None))
-    return bool(NoveltyReport.objects.filter(claimable, pk=report_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=JobStatus.RUNNING, claim=token, heartbeat=now, attempts=F("attempts") + 1,
-        started_at=Coalesce(F("started_at"), now)))
+    """Take a queued report, or a running one whose worker went silent; False: held or done."""
+    return job_claim(NoveltyReport.objects.filter(pk=report_id, attempts__lt=MAX_ATTEMPTS), token=token)
 
 
 def _held(report_id: int, token: str):
