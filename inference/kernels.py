@@ -1,4 +1,5 @@
-"""Builds and loads the LLM.int8() CPU kernels in csrc/int8_ops.cpp (AVX-512 VNNI).
+"""Builds and loads the LLM.int8() CPU kernels in csrc/int8_ops.cpp (AVX-512 VNNI, or AVX2 +
+FMA + F16C where the CPU has no AVX-512: the source picks its path from -march=native).
 
 The extension is compiled once with torch.utils.cpp_extension (gcc, about a minute) into the
 LLM cache directory and reused by every later process. `available()` says whether it loaded;
@@ -13,19 +14,29 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).parent / "csrc" / "int8_ops.cpp"
 
 
-def cpu_has_vnni() -> bool:
+def cpu_flags() -> set[str]:
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    return "avx512_vnni" in flags and "avx512bw" in flags
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def cpu_has_vnni() -> bool:
+    return {"avx512_vnni", "avx512bw"} <= cpu_flags()
+
+
+def cpu_supported() -> bool:
+    """A CPU one of the kernel's two paths can run on."""
+    return cpu_has_vnni() or {"avx2", "fma", "f16c"} <= cpu_flags()
 
 
 @functools.lru_cache(maxsize=1)
 def ops():
     """The compiled module, or None when this machine cannot build or run it."""
-    if not cpu_has_vnni():
-        log.warning("CPU lacks AVX-512 VNNI: using the pure-torch int8 reference path")
+    if not cpu_supported():
+        log.warning("CPU lacks AVX-512 VNNI and AVX2: using the pure-torch int8 reference path")
         return None
     from torch.utils.cpp_extension import load
 

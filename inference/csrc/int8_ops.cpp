@@ -1,10 +1,13 @@
-// LLM.int8() CPU kernels (Dettmers et al., 2022, arXiv:2208.07339) for AVX-512 VNNI.
+// LLM.int8() CPU kernels (Dettmers et al., 2022, arXiv:2208.07339) for AVX-512 VNNI, with an
+// AVX2 + FMA + F16C build of the same code for CPUs without AVX-512 (AMD Zen 2/3, older Intel).
 //
 // int8_linear: vector-wise quantization (one scale per activation row and per weight row) plus
 // mixed-precision decomposition: activation columns that hold outliers (|x| > threshold, plus
 // the columns found in calibration) are multiplied in fp32, the rest in int8 with int32
 // accumulation. Small M (decode) uses a VNNI GEMV written here; large M (prefill) uses
-// at::_int_mm (oneDNN). Fusing quantize + matmul + dequantize + outliers + residual in one
+// at::_int_mm (oneDNN) on VNNI, and on AVX2 an fp32 GEMM of the int8 values (exact: every
+// product and partial sum is an integer below 2^24), since oneDNN's AVX2 s8s8 path measured
+// 30x slower than sgemm there. Fusing quantize + matmul + dequantize + outliers + residual in one
 // call matters as much as the matmul itself: at batch 1 a token is ~30 layers of tiny ops.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -24,7 +27,11 @@ inline int64_t decode_grain(int64_t grain, int64_t range) {
   return g_parallel_decode ? grain : std::max<int64_t>(range, 1);
 }
 
-// dot(xu8, w) over k bytes, xu8 = xq + 128 (vpdpbusd wants unsigned x signed).
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+constexpr bool kVnni = true;
+constexpr int32_t kShift = 128;  // vpdpbusd wants unsigned x signed: x is stored as xq + 128
+
+// dot(xu8, w) over k bytes, xu8 = xq + 128.
 inline void dot4(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int8_t* w2,
                  const int8_t* w3, int64_t K, int32_t* out) {
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
@@ -49,6 +56,81 @@ inline void dot4(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int
   out[2] = _mm512_reduce_add_epi32(a2);
   out[3] = _mm512_reduce_add_epi32(a3);
 }
+
+constexpr int64_t kF = 16;  // fp32 lanes
+using vecf = __m512;
+inline vecf loadf(const float* p) { return _mm512_loadu_ps(p); }
+inline void storef(float* p, vecf v) { _mm512_storeu_ps(p, v); }
+inline vecf setf(float x) { return _mm512_set1_ps(x); }
+inline vecf zerof() { return _mm512_setzero_ps(); }
+inline vecf fmaf_(vecf a, vecf b, vecf c) { return _mm512_fmadd_ps(a, b, c); }
+inline vecf load_half(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline float sumf(vecf v) { return _mm512_reduce_add_ps(v); }
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+constexpr bool kVnni = false;
+constexpr int32_t kShift = 0;  // x stays signed
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// dot(xq, w) over k bytes, both signed. vpmaddubsw multiplies unsigned by signed into int16
+// pairs, so it gets |x| and w carrying x's sign; both are within +-127 (the quantizers clamp
+// there), so a pair sum is at most 2 * 127 * 127 < 2^15 and never saturates.
+inline void dot4(const uint8_t* xbytes, const int8_t* w0, const int8_t* w1, const int8_t* w2,
+                 const int8_t* w3, int64_t K, int32_t* out) {
+  const int8_t* x = reinterpret_cast<const int8_t*>(xbytes);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  auto step = [&](__m256i ax, __m256i xv, const int8_t* w) {
+    __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, xv)), ones);
+  };
+  for (; k + 32 <= K; k += 32) {
+    __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k));
+    __m256i ax = _mm256_abs_epi8(xv);
+    a0 = _mm256_add_epi32(a0, step(ax, xv, w0 + k));
+    a1 = _mm256_add_epi32(a1, step(ax, xv, w1 + k));
+    a2 = _mm256_add_epi32(a2, step(ax, xv, w2 + k));
+    a3 = _mm256_add_epi32(a3, step(ax, xv, w3 + k));
+  }
+  out[0] = hsum_epi32(a0);
+  out[1] = hsum_epi32(a1);
+  out[2] = hsum_epi32(a2);
+  out[3] = hsum_epi32(a3);
+  for (; k < K; ++k) {
+    out[0] += x[k] * w0[k];
+    out[1] += x[k] * w1[k];
+    out[2] += x[k] * w2[k];
+    out[3] += x[k] * w3[k];
+  }
+}
+
+constexpr int64_t kF = 8;
+using vecf = __m256;
+inline vecf loadf(const float* p) { return _mm256_loadu_ps(p); }
+inline void storef(float* p, vecf v) { _mm256_storeu_ps(p, v); }
+inline vecf setf(float x) { return _mm256_set1_ps(x); }
+inline vecf zerof() { return _mm256_setzero_ps(); }
+inline vecf fmaf_(vecf a, vecf b, vecf c) { return _mm256_fmadd_ps(a, b, c); }
+inline vecf load_half(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline float sumf(vecf v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+#else
+#error "int8_ops needs AVX-512 VNNI or AVX2 + FMA + F16C (kernels.py checks before building)"
+#endif
 
 struct RowQuant {
   float scale;                 // activation row scale: absmax(inlier columns) / 127
@@ -131,13 +213,22 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
   const float* ws = wscale.data_ptr<float>();
   const int32_t* wsm = wsum.data_ptr<int32_t>();
   if (M >= 16) {
-    // Prompt blocks: oneDNN int8 GEMM, then the outlier columns as two small fp32 GEMMs.
-    torch::Tensor acc = at::_int_mm(xq, wq.t());
-    const int32_t* ap = acc.data_ptr<int32_t>();
-    at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
-      for (int64_t m = b; m < e; ++m)
-        for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
-    });
+    // Prompt blocks: int8 GEMM, then the outlier columns as two small fp32 GEMMs.
+    if (kVnni) {
+      torch::Tensor acc = at::_int_mm(xq, wq.t());
+      const int32_t* ap = acc.data_ptr<int32_t>();
+      at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
+        for (int64_t m = b; m < e; ++m)
+          for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
+      });
+    } else {
+      torch::Tensor acc = at::mm(xq.to(torch::kFloat), wq.to(torch::kFloat).t());
+      const float* ap = acc.data_ptr<float>();
+      at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
+        for (int64_t m = b; m < e; ++m)
+          for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
+      });
+    }
     if (P > 0) y.addmm_(h.index_select(1, outl_idx), w_outl.to(torch::kFloat));
     std::vector<int64_t> cols;
     for (int64_t m = 0; m < M; ++m) cols.insert(cols.end(), rq[m].extra.begin(), rq[m].extra.end());
@@ -153,10 +244,10 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
       y.addmm_(xd, (wq.index_select(1, ci).to(torch::kFloat) * wscale.unsqueeze(1)).t());
     }
   } else {
-    // Decode: VNNI GEMV, 4 weight rows at a time. Run-time outlier columns are added while the
+    // Decode: GEMV, 4 weight rows at a time. Run-time outlier columns are added while the
     // row is in L1 (a column gather afterwards would miss cache once per row: 49k misses on the head).
     std::vector<uint8_t> xu(M * K);
-    for (int64_t i = 0; i < M * K; ++i) xu[i] = static_cast<uint8_t>(xqp[i] + 128);
+    for (int64_t i = 0; i < M * K; ++i) xu[i] = static_cast<uint8_t>(xqp[i] + kShift);
     auto row_extra = [&](int64_t m, int64_t n) {
       float t = 0.f;
       for (int64_t k : rq[m].extra) t += hp[m * K + k] * wp[n * K + k];
@@ -170,7 +261,7 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
         for (int64_t m = 0; m < M; ++m) {
           dot4(xu.data() + m * K, wp + n * K, wp + (n + 1) * K, wp + (n + 2) * K, wp + (n + 3) * K, K, d);
           for (int j = 0; j < 4; ++j)
-            yp[m * N + n + j] = ((d[j] - 128 * wsm[n + j]) * rq[m].scale + row_extra(m, n + j)) * ws[n + j];
+            yp[m * N + n + j] = ((d[j] - kShift * wsm[n + j]) * rq[m].scale + row_extra(m, n + j)) * ws[n + j];
         }
       }
     });
@@ -181,22 +272,20 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
         yp[m * N + n] = (s * rq[m].scale + row_extra(m, n)) * ws[n];
       }
     // Calibrated outlier columns: y += x[:, idx] @ W_outl, W_outl as [P, N] fp16 (the paper's
-    // precision for the outlier part), streamed row by row with 16-wide fp16 -> fp32 conversion.
+    // precision for the outlier part), streamed row by row with vector-wide fp16 -> fp32 conversion.
     const at::Half* wo = w_outl.data_ptr<at::Half>();
-    at::parallel_for(0, N / 16, decode_grain(64, N / 16), [&](int64_t b, int64_t e) {
+    at::parallel_for(0, N / kF, decode_grain(64, N / kF), [&](int64_t b, int64_t e) {
       for (int64_t m = 0; m < M; ++m) {
         float* ym = yp + m * N;
         for (int64_t p = 0; p < P; ++p) {
-          const __m512 xv = _mm512_set1_ps(hp[m * K + idx[p]]);
+          const vecf xv = setf(hp[m * K + idx[p]]);
           const uint16_t* row = reinterpret_cast<const uint16_t*>(wo + p * N);
-          for (int64_t c = b; c < e; ++c) {
-            __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c * 16)));
-            _mm512_storeu_ps(ym + c * 16, _mm512_fmadd_ps(xv, w, _mm512_loadu_ps(ym + c * 16)));
-          }
+          for (int64_t c = b; c < e; ++c)
+            storef(ym + c * kF, fmaf_(xv, load_half(row + c * kF), loadf(ym + c * kF)));
         }
       }
     });
-    for (int64_t n = (N / 16) * 16; n < N; ++n)
+    for (int64_t n = (N / kF) * kF; n < N; ++n)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t p = 0; p < P; ++p) yp[m * N + n] += hp[m * K + idx[p]] * static_cast<float>(wo[p * N + n]);
   }
@@ -259,19 +348,17 @@ torch::Tensor attend_one(torch::Tensor q, torch::Tensor k_cache, torch::Tensor v
       const float* vb = vp + (h / (H / KV)) * TM * D;
       float mx = -INFINITY;
       for (int64_t t = 0; t < T; ++t) {
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t i = 0; i < D; i += 16)
-          acc = _mm512_fmadd_ps(_mm512_loadu_ps(qh + i), _mm512_loadu_ps(kb + t * D + i), acc);
-        p[t] = _mm512_reduce_add_ps(acc) * scale;
+        vecf acc = zerof();
+        for (int64_t i = 0; i < D; i += kF) acc = fmaf_(loadf(qh + i), loadf(kb + t * D + i), acc);
+        p[t] = sumf(acc) * scale;
         mx = p[t] > mx ? p[t] : mx;
       }
       float z = 0.f;
       for (int64_t t = 0; t < T; ++t) z += (p[t] = std::exp(p[t] - mx));
       float* o = op + h * D;
       for (int64_t t = 0; t < T; ++t) {
-        const __m512 w = _mm512_set1_ps(p[t] / z);
-        for (int64_t i = 0; i < D; i += 16)
-          _mm512_storeu_ps(o + i, _mm512_fmadd_ps(w, _mm512_loadu_ps(vb + t * D + i), _mm512_loadu_ps(o + i)));
+        const vecf w = setf(p[t] / z);
+        for (int64_t i = 0; i < D; i += kF) storef(o + i, fmaf_(w, loadf(vb + t * D + i), loadf(o + i)));
       }
     }
   });
