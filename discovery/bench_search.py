@@ -1,4 +1,4 @@
-"""Search benchmark: python -m discovery.bench_search [--large 1000000] [--threads 2]
+"""Search benchmark: python -m discovery.bench_search [--index DIR] [--large 1000000] [--threads 2]
 
 Prints, side by side in one run: query-encoding latency; search-service latency (p50 / p99 wall,
 mean CPU per query) over the 49k-paper corpus (ml_papers) per aspect, hierarchical vs direct,
@@ -6,7 +6,9 @@ with and without a selective filter; recall@10 of hierarchical and direct aspect
 exhaustive scoring, for the plain aspect cosine and for the product's score (aspects.space_score);
 exact (flat) vs IVF vs HNSW (build time, memory, p50/p99, recall@10) at 49k and at 1M vectors.
 
-Vectors: embedding 49k papers takes ~40 min on two CPU cores, so `--real` papers (default 1500)
+Vectors: with `--index DIR` (a site's INDEX_DIR after `manage.py reindex`, or a standalone
+index), the 49k rows use that real index: its vectors, its BM25, its filters. Without it,
+`--real` papers (default 1500)
 are embedded with the real encoder (whole paper = title + abstract; aspects = first / middle /
 last third of the abstract, see `thirds`) and cached in var/cache/; the rest are synthetic
 mixtures of those (see `synthesize`). Queries are real paper titles, really encoded.
@@ -76,7 +78,7 @@ def real_sample(papers: list[dict], n: int, seed: int = 0) -> dict[str, np.ndarr
 
 def query_titles(papers: list[dict], exclude_rows: np.ndarray, n: int, seed: int = 1):
     """Titles of n papers outside the real sample, as typed queries, with their real vectors."""
-    cache = ROOT / "var" / "cache" / f"bench_search_queries_{n}_{seed}.npz"
+    cache = ROOT / "var" / "cache" / f"bench_search_queries_{n}_{seed}_{len(exclude_rows)}.npz"
     rng = np.random.default_rng(seed)
     pool = np.setdiff1d(np.arange(len(papers)), exclude_rows)
     rows = np.sort(rng.choice(pool, n, replace=False))
@@ -307,6 +309,15 @@ def corpus_49k(papers: list[dict], real: dict[str, np.ndarray], root: Path, thre
     return s, vecs
 
 
+def real_index(root: Path, papers: list[dict]) -> tuple[IndexSet, dict]:
+    """The real index (vectors of the product's own pipeline) and its vectors per space."""
+    s = IndexSet.open(root)
+    vecs = {sp: s.reconstruct(sp, s.ids) for sp in SPACES}
+    print(f"  real index {root}: {len(s)} papers x 4 spaces, index type {s.kind('paper')}, "
+          f"median nearest-neighbour cosine of 1,500 papers {nn_cosine(vecs['paper'][:1500]):.3f}")
+    return s, vecs
+
+
 def real_only(real: dict[str, np.ndarray], typed: list[dict], root: Path, n_queries: int) -> None:
     """The same comparison on real vectors only, candidate sets scaled to the same fraction of the
     corpus as at 49k: synthetic neighbours share their anchor's paper-aspect relation, which
@@ -348,6 +359,7 @@ def large_scale(real: dict[str, np.ndarray], qvecs: np.ndarray, n: int, hnsw: bo
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, default=None, help="a real 49k index folder (else a stand-in)")
     ap.add_argument("--real", type=int, default=1500, help="papers embedded with the real encoder")
     ap.add_argument("--queries", type=int, default=200, help="typed queries (real titles)")
     ap.add_argument("--large", type=int, default=1_000_000, help="synthetic corpus size; 0 skips it")
@@ -364,18 +376,25 @@ def main(argv=None) -> None:
     print(f"queries on 1 thread, builds on {args.threads}; faiss {faiss.__version__}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings on a shared machine are noisy)")
     papers = load_corpus()
-    real = real_sample(papers, args.real)
+    # the stand-in and the 1M synthetic corpus are built from a really embedded sample
+    needs_sample = not args.index or args.large
+    real = real_sample(papers, args.real) if needs_sample else {"rows": np.zeros(0, np.int64)}
     titles, qvecs = query_titles(papers, real["rows"], args.queries)
     typed = [{sp: q for sp in SPACES} for q in qvecs]
-    print(f"\n== ml_papers: {len(papers)} papers, {len(real['rows'])} really embedded, the rest synthetic ==")
+    source = f"real index {args.index}" if args.index else f"{len(real['rows'])} really embedded, the rest synthetic"
+    print(f"\n== ml_papers: {len(papers)} papers, {source} ==")
     encoding_latency(titles)
     with tempfile.TemporaryDirectory(dir=ROOT / "var" / "cache") as tmp:
-        s, vecs = corpus_49k(papers, real, Path(tmp) / "idx", args.threads)
+        if args.index:
+            s, vecs = real_index(args.index, papers)
+        else:
+            s, vecs = corpus_49k(papers, real, Path(tmp) / "idx", args.threads)
         service_latency(s, titles, typed)
         ids = s.ids
         for score_fn in (aspect_score, space_score):
             compare_strategies(s, vecs, ids, "typed queries (titles)", typed, score_fn=score_fn)
-        real_only(real, typed, Path(tmp) / "real", args.queries)
+        if not args.index:
+            real_only(real, typed, Path(tmp) / "real", args.queries)
         print("\n  whole-paper space index types, typed queries:")
         compare_index_types(ids, vecs["paper"], qvecs, hnsw=True, threads=args.threads)
         del s, vecs

@@ -42,3 +42,11 @@ def test_it_handles_empty_input_and_rejects_unknown_modes():
     assert encoder.encode([]).shape == (0, encoder.DIM)
     with pytest.raises(ValueError, match="DISCOVERY_ENCODER"):
         encoder.encode(["x"], mode="fp8")
+
+
+def test_it_caps_batches_by_padded_tokens():
+    lengths = [10] * 6 + [100] * 3
+    batches = encoder.length_sorted_batches(lengths, batch_size=64, batch_tokens=200)
+    assert all(len(b) * max(lengths[i] for i in b) <= 200 for b in batches)
+    assert sorted(int(i) for b in batches for i in b) == list(range(9))
+    assert [len(b) for b in batches] == [6, 2, 1]

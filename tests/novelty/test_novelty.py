@@ -30,8 +30,9 @@ def test_it_judges_a_corpus_paper_close_to_existing_work_and_names_itself(store,
 
 
 def unrelated_pairs(store, n: int) -> list[tuple[int, int]]:
-    """(a, b) pairs whose whole papers are among the least similar of the corpus."""
-    ids = np.array(sorted(store.papers))
+    """(a, b) pairs whose whole papers are among the least similar of the corpus, among papers
+    with a sentence of every aspect (an idea with an empty method field has no method to match)."""
+    ids = np.array([i for i, row in sorted(store.papers.items()) if has_all_aspects(row)])
     vecs = store.index_set.reconstruct("paper", ids)
     sims = vecs @ vecs.T
     order = np.argsort(sims, axis=None)
