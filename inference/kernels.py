@@ -42,7 +42,9 @@ def ops():
 
     from .settings import cache_dir
 
-    build = cache_dir() / "torch_extensions"
+    # one build per instruction set: a cache shared by several machines (a lab's NFS volume)
+    # must not hand an AVX-512 binary to an AVX2-only CPU
+    build = cache_dir() / "torch_extensions" / ("avx512_vnni" if cpu_has_vnni() else "avx2")
     build.mkdir(parents=True, exist_ok=True)
     try:
         mod = load(name="llm_int8_ops", sources=[str(SOURCE)], build_directory=str(build),
