@@ -9,7 +9,9 @@ meaning (the directions of largest variance of the corpus in that aspect). Neigh
 embeddings cost minutes and add a dependency.
 
 The result is cached on disk per (index version, space): a version never changes once saved, so the
-cache needs no invalidation; old files are simply left for `prune` to remove.
+cache needs no invalidation; old files are simply left for `prune` to remove. The cache keeps the
+fitted transform too, so that a point that is not a corpus paper (an idea of a novelty report)
+can be placed on the same map (`cached_transform(...).place(vectors)`).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-FORMAT = 1  # bump when the cached file layout or the projection changes
+FORMAT = 2  # bump when the cached file layout or the projection changes
 
 
 @dataclass
@@ -43,13 +45,30 @@ def principal_axes(vectors: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndar
     return mean, axes * signs[:, None]
 
 
-def project(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
-    """(n, 2) uint16 grid coordinates in [0, cfg.grid]; y grows upwards (plot convention)."""
+@dataclass
+class Transform:
+    """A fitted map: centre, principal axes and the clipping box, in the vectors' space."""
+    mean: np.ndarray  # (d,)
+    axes: np.ndarray  # (2, d)
+    lo: np.ndarray  # (2,) clip box in PCA coordinates
+    hi: np.ndarray
+    grid: int
+
+    def place(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, 2) uint16 grid coordinates; points outside the corpus's box sit on its edge."""
+        xy = (np.atleast_2d(np.asarray(vectors, np.float64)) - self.mean) @ self.axes.T
+        scaled = (np.clip(xy, self.lo, self.hi) - self.lo) / np.where(self.hi > self.lo, self.hi - self.lo, 1.0)
+        return np.rint(scaled * self.grid).astype(np.uint16)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "axes": self.axes, "lo": self.lo, "hi": self.hi, "grid": np.int64(self.grid)}
+
+
+def fit(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> Transform | None:
+    """The transform of `project`; None below 3 vectors (no plane to fit)."""
     cfg = cfg or ProjectionConfig()
-    if len(vectors) == 0:
-        return np.zeros((0, 2), np.uint16)
     if len(vectors) < 3:
-        return np.full((len(vectors), 2), cfg.grid // 2, np.uint16)
+        return None
     # One BLAS thread: a 384 x 384 problem gains nothing from more, and on a busy server
     # (web workers, encoder) spinning BLAS threads made it 100x slower in our measurements.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -57,19 +76,32 @@ def project(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndar
         xy = (np.asarray(vectors, np.float64) - mean) @ axes.T
     lo = np.quantile(xy, cfg.clip_quantile, axis=0)
     hi = np.quantile(xy, 1 - cfg.clip_quantile, axis=0)
-    scaled = (np.clip(xy, lo, hi) - lo) / np.where(hi > lo, hi - lo, 1.0)
-    return np.rint(scaled * cfg.grid).astype(np.uint16)
+    return Transform(mean, axes, lo, hi, cfg.grid)
+
+
+def project(vectors: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
+    """(n, 2) uint16 grid coordinates in [0, cfg.grid]; y grows upwards (plot convention)."""
+    return _project(vectors, cfg)[0]
+
+
+def _project(vectors: np.ndarray, cfg: ProjectionConfig | None) -> tuple[np.ndarray, Transform | None]:
+    cfg = cfg or ProjectionConfig()
+    transform = fit(vectors, cfg)
+    if transform is None:
+        return np.full((len(vectors), 2), cfg.grid // 2, np.uint16), None
+    with threadpool_limits(limits=1, user_api="blas"):
+        return transform.place(vectors), transform
 
 
 def cache_file(cache_dir: Path | str, version: int, space: str) -> Path:
     return Path(cache_dir) / f"v{version:06d}-{space}-f{FORMAT}.npz"
 
 
-def _save_atomic(path: Path, ids: np.ndarray, xy: np.ndarray) -> None:
+def _save_atomic(path: Path, ids: np.ndarray, xy: np.ndarray, transform: Transform | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
-        np.savez(f, ids=ids, xy=xy)
+        np.savez(f, ids=ids, xy=xy, **(transform.arrays() if transform else {}))
     os.replace(tmp, path)
 
 
@@ -90,10 +122,22 @@ def cached_projection(cache_dir: Path | str, version: int, space: str,
         pass  # missing or torn by a crash: recompute
     ids, vectors = load_vectors()
     ids = np.asarray(ids, np.int64)
-    xy = project(vectors, cfg)
-    _save_atomic(path, ids, xy)
+    xy, transform = _project(vectors, cfg)
+    _save_atomic(path, ids, xy, transform)
     prune(cache_dir, space, (cfg or ProjectionConfig()).keep_versions)
     return ids, xy
+
+
+def cached_transform(cache_dir: Path | str, version: int, space: str) -> Transform | None:
+    """The transform saved by cached_projection for that version (call that first), or None
+    when the map has fewer than 3 papers or is not cached."""
+    try:
+        with np.load(cache_file(cache_dir, version, space)) as data:
+            if "axes" not in data.files:
+                return None
+            return Transform(data["mean"], data["axes"], data["lo"], data["hi"], int(data["grid"]))
+    except (FileNotFoundError, OSError, KeyError, ValueError):
+        return None
 
 
 def prune(cache_dir: Path | str, space: str, keep: int) -> None:

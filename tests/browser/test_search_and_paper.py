@@ -72,3 +72,28 @@ def test_it_keeps_a_hostile_abstract_inert(web, corpus):
     web.goto(f"/papers/{hostile.pk}/")
     screenshot(web, "hostile-abstract-inert")
     assert web.evaluate("() => window.pwned") is None
+
+
+def test_it_marks_a_report_idea_on_the_map(web, corpus, alice, monkeypatch):
+    from tests.fakes import fake_encode
+    from webapp.reports import services
+
+    monkeypatch.setattr("discovery.encoder.encode", fake_encode)  # the corpus's own encoder
+    services._calibration.cache_clear()
+    report = services.report_create(owner=alice, enqueue=False, problem="Predicting molecular properties is expensive",
+                                    method="We propose a message passing graph network", findings="")
+    services.report_run(report_id=report.pk)
+    web.goto("/accounts/login/")
+    web.fill("input[name=username]", "alice")
+    web.fill("input[name=password]", "correct horse battery")
+    web.click("form.stacked button[type=submit]")
+    web.wait_for_selector("header nav >> text=alice")
+    web.goto(f"/reports/{report.pk}/")
+    web.click('a[href*="space=method&report="]')
+    web.wait_for_function("window.ideationMap !== undefined")
+    assert "space=method" in web.url and f"report={report.pk}" in web.url
+    star = web.evaluate("() => window.ideationMap.data.datasets.find((d) => d.label === 'the idea').data")
+    assert len(star) == 1 and star[0]["id"] is None
+    assert "the idea" in web.locator("#map-status").inner_text()
+    screenshot(web, "report-idea-on-the-map")
+    assert not web.errors

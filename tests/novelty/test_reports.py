@@ -178,3 +178,24 @@ def test_the_progress_fragment_shows_the_live_stage_and_reloads_when_done(corpus
     NoveltyReport.objects.filter(pk=report.pk).update(status=JobStatus.QUEUED, stage="")
     services.report_run(report_id=report.pk)
     assert client.get(f"/reports/{report.pk}/progress")["HX-Refresh"] == "true"
+
+
+def test_the_map_places_the_idea_where_its_method_is_and_only_for_its_owner(corpus, llm, client, alice, bob):
+    from webapp.papers.models import Paper
+
+    source = next(p for p in Paper.objects.order_by("pk") if p.sentences_of("method") and p.sentences_of("problem"))
+    report = run_report(alice, problem=" ".join(source.sentences_of("problem")),
+                        method=" ".join(source.sentences_of("method")), findings="")
+    client.force_login(alice)
+    response = client.get("/map/", {"report": report.pk, "space": "method"})
+    points = client.get("/map/points/method.json").json()
+    at = points["ids"].index(source.pk)
+    # the idea's method is the paper's method sentences: the same vector (stored as float16 for
+    # the paper), so the same point to a grid step of 4095
+    point = response.context["idea_point"]
+    assert abs(point["x"] - points["x"][at]) <= 2 and abs(point["y"] - points["y"][at]) <= 2
+    assert 'id="map-idea"' in response.text and source.pk in response.context["highlight"]
+    client.force_login(bob)
+    assert client.get("/map/", {"report": report.pk}).status_code == 404
+    client.logout()
+    assert client.get("/map/", {"report": report.pk}).status_code == 404

@@ -84,3 +84,13 @@ def test_it_keeps_only_the_newest_cached_versions(tmp_path):
     for version in (1, 2, 3):
         projection.cached_projection(tmp_path, version, "paper", lambda: vectors)
     assert sorted(p.name[:7] for p in tmp_path.glob("*.npz")) == ["v000002", "v000003"]
+
+
+def test_a_cached_transform_places_new_points_on_the_corpus_axes(tmp_path):
+    vectors = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
+    _, xy = projection.cached_projection(tmp_path, 1, "paper", lambda: (np.arange(50), vectors))
+    transform = projection.cached_transform(tmp_path, 1, "paper")
+    assert np.array_equal(transform.place(vectors), xy)
+    far = transform.place(vectors[:1] * 1000)  # beyond the corpus: on the edge of its box
+    assert far.max() == projection.ProjectionConfig().grid or far.min() == 0
+    assert projection.cached_transform(tmp_path, 2, "paper") is None

@@ -38,6 +38,7 @@ class MapForm(forms.Form):
     space = forms.ChoiceField(choices=SPACE_CHOICES, required=False)
     q = forms.CharField(required=False, max_length=500, strip=True)
     paper = forms.IntegerField(required=False, min_value=1)
+    report = forms.IntegerField(required=False, min_value=1)  # place a novelty report's idea
 
     def clean_space(self):
         return self.cleaned_data["space"] or "paper"

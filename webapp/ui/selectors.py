@@ -6,10 +6,11 @@ import hashlib
 import re
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.http import Http404
 
-from discovery import projection
+from discovery import novelty, projection
 from webapp.papers import ideation
 from webapp.papers.models import ImportJob, Paper
 
@@ -68,16 +69,35 @@ def map_cache_dir() -> Path:
     return Path(settings.DATA_DIR) / "projection" / tag
 
 
-def map_points(*, space: str) -> dict:
-    """The corpus projected to 2-D in one space, computed once per index version."""
+def _map_projection(space: str) -> tuple[int | None, np.ndarray, np.ndarray]:
+    """(index version, ids, xy) of the corpus in one space, computed once per index version."""
     status = ideation.index_status()
     version = status.get("version")
     if version is None:
-        return {"version": None, "space": space, "ids": [], "x": [], "y": []}
+        return None, np.zeros(0, np.int64), np.zeros((0, 2), np.uint16)
     ids, xy = projection.cached_projection(map_cache_dir(), version, space,
-                                              lambda: ideation.aspect_vectors("all" if space == "paper" else space),
-                                              expect_count=status.get("indexed"))
+                                           lambda: ideation.aspect_vectors("all" if space == "paper" else space),
+                                           expect_count=status.get("indexed"))
+    return version, ids, xy
+
+
+def map_points(*, space: str) -> dict:
+    """The corpus projected to 2-D in one space, computed once per index version."""
+    version, ids, xy = _map_projection(space)
+    if version is None:
+        return {"version": None, "space": space, "ids": [], "x": [], "y": []}
     return projection.to_payload(ids, xy, version, space)
+
+
+def map_idea_point(*, space: str, idea: novelty.Idea) -> dict | None:
+    """Where an idea (a novelty report's fields) falls on the map of one space: its vector in that
+    space, embedded like a corpus paper's, through the corpus's own projection."""
+    version, ids, _ = _map_projection(space)
+    transform = projection.cached_transform(map_cache_dir(), version, space) if len(ids) else None
+    if transform is None:
+        return None
+    x, y = transform.place(novelty.idea_vectors(idea)[space])[0]
+    return {"x": int(x), "y": int(y)}
 
 
 def map_highlight(*, q: str, paper: Paper | None, space: str, k: int = 20) -> list[int]:

@@ -4,16 +4,18 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from discovery import ASPECTS
+from discovery.novelty import Idea
 from webapp.api import services as api_services
 from webapp.papers import ideation, selectors as paper_selectors
 from webapp.papers.services import ImportRejected
+from webapp.reports import selectors as report_selectors
 from webapp.ui import forms, selectors, services
 from webapp.ui.limits import add_server_timing, client_key, over_limit, server_timing, too_many
 
@@ -62,14 +64,28 @@ def paper_bibtex(request, paper_id: int):
     return response
 
 
+def _own_report(request, report_id: int | None):
+    """The user's report to place on the map; a stranger's, or any for a visitor, is a 404."""
+    if not report_id:
+        return None
+    if not request.user.is_authenticated:
+        raise Http404("no such report")
+    return report_selectors.report_get(report_id=report_id, user=request.user)
+
+
 @require_GET
 def map_page(request):
     form = forms.MapForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {"space": "paper", "q": "", "paper": None}
     paper = selectors.paper_get(paper_id=data["paper"]) if data.get("paper") else None
-    highlight = selectors.map_highlight(q=data.get("q") or "", paper=paper, space=data["space"])
+    report = _own_report(request, data.get("report"))
+    idea = Idea(report.problem, report.method, report.findings) if report and report.problem else None
+    q = idea.text() if idea else data.get("q") or ""
+    highlight = selectors.map_highlight(q=q, paper=paper, space=data["space"])
+    idea_point = selectors.map_idea_point(space=data["space"], idea=idea) if idea else None
     return render(request, "ui/map.html", {"form": form, "space": data["space"], "paper": paper,
-                                           "q": data.get("q") or "", "highlight": highlight})
+                                           "report": report if idea else None, "q": "" if idea else q,
+                                           "highlight": highlight, "idea_point": idea_point})
 
 
 @require_GET

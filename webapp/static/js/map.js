@@ -8,6 +8,7 @@
   const status = document.getElementById("map-status");
   const highlightIds = JSON.parse(document.getElementById("map-highlight").textContent);
   const highlight = new Set(highlightIds);
+  const idea = JSON.parse(document.getElementById("map-idea").textContent);  // {x, y} of a report's idea, or null
   const focus = canvas.dataset.focus ? Number(canvas.dataset.focus) : null;  // the paper, when one is shown
   const paperUrl = (id) => canvas.dataset.paperUrl.replace("/0/", "/" + id + "/");
   const apiUrl = (id) => canvas.dataset.apiUrl.replace(/0$/, String(id));
@@ -32,7 +33,7 @@
   function draw(data) {
     const { all, marked } = columns(data);
     status.textContent = data.ids.length ? `${data.ids.length} papers · index version ${data.version}` +
-      (marked.length ? ` · ${marked.length} highlighted` : "") : "Nothing to show yet: the corpus is not indexed.";
+      (marked.length ? ` · ${marked.length} highlighted` : "") + (idea ? " · ◆ the idea (orange diamond)" : "") : "Nothing to show yet: the corpus is not indexed.";
     canvas.dataset.count = String(data.ids.length);
     const chart = new Chart(canvas, {
       type: "scatter",
@@ -41,6 +42,9 @@
           pointHoverRadius: 9, backgroundColor: (c) => (c.raw && c.raw.id === focus ? "#1d232b" : "#d1495b"),
           borderColor: "#fff", borderWidth: 1 },
         { label: "papers", data: all, pointRadius: all.length > 5000 ? 1.2 : 3, pointHoverRadius: 5, backgroundColor: "rgba(36, 86, 166, 0.35)", borderWidth: 0 },
+        // order -1: drawn last, so the idea's diamond sits on top of the papers around it
+        { label: "the idea", data: idea ? [{ x: idea.x, y: idea.y, id: null }] : [], pointStyle: "rectRot", order: -1,
+          pointRadius: 11, pointHoverRadius: 12, borderColor: "#1d232b", borderWidth: 2, backgroundColor: "#f0a202" },
       ] },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
@@ -48,7 +52,10 @@
         plugins: { legend: { display: false }, tooltip: { enabled: false } },
         scales: { x: padded(data.x), y: padded(data.y) },
         onHover: (event, elements) => hover(chart, event, elements),
-        onClick: (event, elements) => { if (elements.length) window.location = paperUrl(point(chart, elements[0]).id); },
+        onClick: (event, elements) => {
+          const p = elements.length ? point(chart, elements[0]) : null;
+          if (p && p.id !== null) window.location = paperUrl(p.id);
+        },
       },
     });
     window.ideationMap = chart;  // for the browser tests
@@ -70,9 +77,11 @@
     canvas.style.cursor = elements.length ? "pointer" : "default";
     if (!elements.length) { label.hidden = true; return; }
     const p = point(chart, elements[0]);
+    if (p.id === null) { label.textContent = "Your idea"; label.hidden = false; }
     label.style.left = event.x + 12 + "px";
     label.style.top = event.y + 12 + "px";
     label.dataset.id = String(p.id);
+    if (p.id === null) return;
     title(p.id).then((t) => { if (label.dataset.id === String(p.id)) { label.textContent = t; label.hidden = !t; } });
   }
 
