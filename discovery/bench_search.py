@@ -89,6 +89,7 @@ def query_titles(papers: list[dict], exclude_rows: np.ndarray, n: int, seed: int
     from discovery import encoder
 
     vectors = encoder.encode(titles)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, vectors=vectors)
     return titles, vectors
 

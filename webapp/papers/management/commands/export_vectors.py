@@ -1,5 +1,7 @@
 """manage.py export_vectors --out FILE.npz: the stored ideation-space vectors, for offline
 training and evaluation (e.g. `python -m discovery.train_transitions --vectors FILE.npz`)."""
+from pathlib import Path
+
 import numpy as np
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -23,6 +25,7 @@ class Command(BaseCommand):
             years.append(row.paper.year or 0)
             for space in SPACES:
                 vectors[space].append(np.frombuffer(getattr(row, f"{space}_vec"), dtype=np.float16))
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
         np.savez(out, ids=np.array(ids), year=np.array(years, dtype=np.int16),
                  **{s: np.stack(v) if v else np.zeros((0, 384), np.float16) for s, v in vectors.items()})
         self.stdout.write(f"{len(ids)} papers written to {out}")
