@@ -214,21 +214,13 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
   const int32_t* wsm = wsum.data_ptr<int32_t>();
   if (M >= 16) {
     // Prompt blocks: int8 GEMM, then the outlier columns as two small fp32 GEMMs.
-    if (kVnni) {
-      torch::Tensor acc = at::_int_mm(xq, wq.t());
-      const int32_t* ap = acc.data_ptr<int32_t>();
-      at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
-        for (int64_t m = b; m < e; ++m)
-          for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
-      });
-    } else {
-      torch::Tensor acc = at::mm(xq.to(torch::kFloat), wq.to(torch::kFloat).t());
-      const float* ap = acc.data_ptr<float>();
-      at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
-        for (int64_t m = b; m < e; ++m)
-          for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
-      });
-    }
+    torch::Tensor acc = kVnni ? at::_int_mm(xq, wq.t()).to(torch::kFloat)
+                              : at::mm(xq.to(torch::kFloat), wq.to(torch::kFloat).t());
+    const float* ap = acc.data_ptr<float>();
+    at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
+      for (int64_t m = b; m < e; ++m)
+        for (int64_t n = 0; n < N; ++n) yp[m * N + n] = ap[m * N + n] * rq[m].scale * ws[n];
+    });
     if (P > 0) y.addmm_(h.index_select(1, outl_idx), w_outl.to(torch::kFloat));
     std::vector<int64_t> cols;
     for (int64_t m = 0; m < M; ++m) cols.insert(cols.end(), rq[m].extra.begin(), rq[m].extra.end());
