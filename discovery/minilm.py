@@ -10,8 +10,7 @@ made a text's vector depend on its batchmates. Here, with discovery.kernels (csr
 - every Linear layer is Int8 with vector-wise scales (one per token, one per output channel,
   as in LLM.int8()), cosine 0.997 to fp32, each text independent of its batch;
 - Q, K and V are one GEMM (1152 outputs), so their input is quantized once;
-- attention is the kernel's, about twice PyTorch's speed at these shapes in float32; on CPUs
-  with AVX512-BF16 its two products run as bfloat16 dot products into float32 sums (1.3x more);
+- attention is the kernel's: float32, exact, about twice PyTorch's speed at these shapes;
 - the up-projection's exact GELU is fused into its dequantizing pass;
 - embeddings, LayerNorm and residuals stay float32.
 
@@ -98,15 +97,12 @@ class FastMiniLM:
         if cfg.hidden_size // self.heads != 32 or cfg.hidden_size % 16 or cfg.intermediate_size % 16:
             kernel = None  # the kernel's head size and vector width
         self.kernel = kernel
-        # Q.K and P.V as bfloat16 dot products where the CPU has AVX512-BF16: 7% off the
-        # encoder's time on 256 papers, cosine to fp32 0.99739 vs 0.99741 with float32 attention
-        self.bf16_attention = True
         self.layers = [_Layer(layer, kernel) for layer in model.encoder.layer]
 
     def _attention(self, qkv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, length, _ = qkv.shape
         if self.kernel is not None:
-            return self.kernel.attention(qkv, mask.sum(1), self.heads, self.bf16_attention)
+            return self.kernel.attention(qkv, mask.sum(1), self.heads)
         q, k, v = qkv.view(b, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)  # each (B, H, L, D)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :].bool())
         return out.transpose(1, 2).reshape(b, length, -1)

@@ -18,16 +18,13 @@
 //  - runs softmax with a polynomial exp (Cephes expf, ~1 ulp) on 16 lanes;
 //  - accumulates P.V with the head's 32 values as two registers per query row.
 // Keys past a sequence's length are never read (padding is at the end); query rows past it are
-// written as zeros. The float32 loops match PyTorch's attention to ~1e-5; the AVX512-BF16 ones
-// (attend_head_bf16) to ~1% per output row.
+// written as zeros. Everything is float32: results match PyTorch's attention to ~1e-5.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -137,92 +134,11 @@ void attend_head(const float* q, const float* k, const float* v, int64_t stride,
   for (int i = n; i < length; ++i) std::fill_n(out + i * out_stride, kHead, 0.0f);
 }
 
-inline uint16_t to_bf16(float x) {  // round to nearest even (no NaNs here)
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
-
-inline uint32_t bf16_pair(float lo, float hi) {
-  return static_cast<uint32_t>(to_bf16(lo)) | (static_cast<uint32_t>(to_bf16(hi)) << 16);
-}
-
-// attend_head with AVX512-BF16 dot products (vdpbf16ps: 32 multiply-adds per instruction, into
-// float32 sums): Q, K, the softmax weights and V are rounded to bfloat16, sums and the softmax
-// stay float32. Half the instructions of the float32 loops, which run one FMA per product.
-__attribute__((target("avx512f,avx512bf16")))
-void attend_head_bf16(const float* q, const float* k, const float* v, int64_t stride, int n, int length,
-                      float scale, float* out, int64_t out_stride, std::vector<uint32_t>& kt,
-                      std::vector<uint32_t>& vt, std::vector<float>& scores, std::vector<uint16_t>& probs) {
-  constexpr int kPairs = kHead / 2;
-  const int padded = (n + 15) / 16 * 16, pairs = (n + 1) / 2;
-  // K as (d pair, key): 16 keys' pairs in one register
-  kt.assign(static_cast<size_t>(kPairs) * padded, 0u);
-  for (int j = 0; j < n; ++j)
-    for (int p = 0; p < kPairs; ++p) kt[p * padded + j] = bf16_pair(k[j * stride + 2 * p], k[j * stride + 2 * p + 1]);
-  // V as (key pair, d): a key pair's 32 values in two registers; an odd last key pairs with 0
-  vt.assign(static_cast<size_t>(pairs) * kHead, 0u);
-  for (int j = 0; j < n; ++j)
-    for (int d = 0; d < kHead; ++d) vt[(j / 2) * kHead + d] |= static_cast<uint32_t>(to_bf16(v[j * stride + d])) << (16 * (j % 2));
-  scores.resize(static_cast<size_t>(kRows) * padded);
-  probs.assign(static_cast<size_t>(kRows) * (padded + 2), 0u);
-
-  for (int i0 = 0; i0 < n; i0 += kRows) {
-    const int rows = std::min(kRows, n - i0);
-    uint32_t qs[kRows][kPairs];
-    for (int r = 0; r < kRows; ++r)
-      for (int p = 0; p < kPairs; ++p)
-        qs[r][p] = r < rows ? bf16_pair(q[(i0 + r) * stride + 2 * p] * scale, q[(i0 + r) * stride + 2 * p + 1] * scale) : 0u;
-    for (int j = 0; j < padded; j += 16) {
-      __m512 acc[kRows];
-      for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
-      for (int p = 0; p < kPairs; ++p) {
-        const __m512bh kv = (__m512bh)_mm512_loadu_si512(kt.data() + p * padded + j);
-        for (int r = 0; r < kRows; ++r)
-          acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32(static_cast<int>(qs[r][p])), kv);
-      }
-      for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(scores.data() + r * padded + j, acc[r]);
-    }
-    float inv[kRows] = {};
-    for (int r = 0; r < rows; ++r) {
-      float* s = scores.data() + r * padded;
-      inv[r] = softmax_row(s, n);
-      uint16_t* pr = probs.data() + r * (padded + 2);
-      for (int j = 0; j < n; j += 16) {  // weights past n must be 0: V's padding pair is 0 too
-        const __m512 e = _mm512_maskz_loadu_ps(tail_mask(n - j), s + j);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + j), (__m256i)_mm512_cvtneps_pbh(e));
-      }
-    }
-    __m512 o[kRows][2];
-    for (int r = 0; r < kRows; ++r) o[r][0] = o[r][1] = _mm512_setzero_ps();
-    for (int jp = 0; jp < pairs; ++jp) {
-      const __m512bh v0 = (__m512bh)_mm512_loadu_si512(vt.data() + jp * kHead);
-      const __m512bh v1 = (__m512bh)_mm512_loadu_si512(vt.data() + jp * kHead + 16);
-      for (int r = 0; r < kRows; ++r) {
-        uint32_t pair;
-        std::memcpy(&pair, probs.data() + r * (padded + 2) + 2 * jp, sizeof pair);
-        const __m512bh p = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
-        o[r][0] = _mm512_dpbf16_ps(o[r][0], p, v0);
-        o[r][1] = _mm512_dpbf16_ps(o[r][1], p, v1);
-      }
-    }
-    for (int r = 0; r < rows; ++r) {
-      float* dst = out + (i0 + r) * out_stride;
-      _mm512_storeu_ps(dst, _mm512_mul_ps(o[r][0], _mm512_set1_ps(inv[r])));
-      _mm512_storeu_ps(dst + 16, _mm512_mul_ps(o[r][1], _mm512_set1_ps(inv[r])));
-    }
-  }
-  for (int i = n; i < length; ++i) std::fill_n(out + i * out_stride, kHead, 0.0f);
-}
-
 }  // namespace
-
-bool has_bf16() { return __builtin_cpu_supports("avx512bf16"); }
 
 // qkv: (B, L, 3 * H * 32) float32, the fused Q | K | V projection; lengths: (B,) int64, the
 // number of real tokens of each sequence (padding at the end). Returns (B, L, H * 32).
-// bf16: use the AVX512-BF16 loops where the CPU has them (else the float32 ones run).
-torch::Tensor attention(torch::Tensor qkv, torch::Tensor lengths, int64_t heads, bool bf16) {
+torch::Tensor attention(torch::Tensor qkv, torch::Tensor lengths, int64_t heads) {
   TORCH_CHECK(qkv.dim() == 3 && qkv.scalar_type() == torch::kFloat && qkv.is_contiguous(),
               "qkv must be a contiguous float32 (B, L, 3 * H * 32) tensor");
   const int64_t batch = qkv.size(0), length = qkv.size(1), width = heads * kHead;
@@ -234,23 +150,14 @@ torch::Tensor attention(torch::Tensor qkv, torch::Tensor lengths, int64_t heads,
   const int64_t* len = lens.data_ptr<int64_t>();
   float* dst = out.data_ptr<float>();
   const float scale = 1.0f / std::sqrt(static_cast<float>(kHead));
-  const bool use_bf16 = bf16 && has_bf16();
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> kt, scores;
-    std::vector<uint32_t> kt2, vt2;
-    std::vector<uint16_t> probs;
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t b = unit / heads, h = unit % heads;
       const int n = static_cast<int>(std::clamp<int64_t>(len[b], 0, length));
       const float* row = src + b * length * 3 * width + h * kHead;
-      float* target = dst + b * length * width + h * kHead;
-      if (use_bf16) {
-        attend_head_bf16(row, row + width, row + 2 * width, 3 * width, n, static_cast<int>(length), scale,
-                         target, width, kt2, vt2, scores, probs);
-      } else {
-        attend_head(row, row + width, row + 2 * width, 3 * width, n, static_cast<int>(length), scale,
-                    target, width, kt, scores);
-      }
+      attend_head(row, row + width, row + 2 * width, 3 * width, n, static_cast<int>(length), scale,
+                  dst + b * length * width + h * kHead, width, kt, scores);
     }
   });
   return out;
@@ -307,5 +214,4 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor w_sca
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("int8_linear", &int8_linear, "x W^T + b (then GELU if asked) with per-row int8 activations, per-channel int8 weights");
   m.def("attention", &attention, "bidirectional attention over a fused QKV tensor, head size 32");
-  m.def("has_bf16", &has_bf16, "whether attention(..., bf16=True) runs the AVX512-BF16 loops");
 }
