@@ -11,8 +11,9 @@ made a text's vector depend on its batchmates. Here, with discovery.kernels (csr
   as in LLM.int8()), cosine 0.997 to fp32, each text independent of its batch;
 - Q, K and V are one GEMM (1152 outputs), so their input is quantized once;
 - attention is the kernel's: float32, exact, about twice PyTorch's speed at these shapes;
-- the up-projection's exact GELU is fused into its dequantizing pass;
-- embeddings, LayerNorm and residuals stay float32.
+- the up-projection's exact GELU, and the residual + LayerNorm after the attention output and
+  the down-projection, are fused into the dequantizing pass of those GEMMs;
+- embeddings stay float32, as do all the sums.
 
 Without the kernels (no AVX-512, or no compiler) the same forward runs on PyTorch's dynamic
 Int8 Linear (per-tensor activation scales) and its fused attention.
@@ -39,12 +40,18 @@ class _Int8Linear:
         self.wq = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).t().contiguous()
         self.scale, self.bias = scale.contiguous(), bias
 
-    def __call__(self, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, gelu: bool = False, residual: torch.Tensor | None = None,
+                 norm: tuple | None = None) -> torch.Tensor:
+        """y = x W^T + b, then GELU(y) if `gelu`, or LayerNorm(residual + y) with norm =
+        (gamma, beta, eps) if `residual` is given (fused into the kernel's last pass)."""
         if self.kernel is None:
             # the full 8-bit activation range: VNNI's int32 accumulation cannot overflow
             y = torch.ops.quantized.linear_dynamic(x, self.packed, reduce_range=False)
+            if residual is not None:
+                return F.layer_norm(y + residual, y.shape[-1:], *norm)
             return F.gelu(y) if gelu else y
-        flat = self.kernel.int8_linear(x.reshape(-1, x.shape[-1]), self.wq, self.scale, self.bias, gelu)
+        flat = self.kernel.int8_linear(x.reshape(-1, x.shape[-1]), self.wq, self.scale, self.bias, gelu,
+                                       residual, *(norm or (None, None, 1e-12)))
         return flat.view(*x.shape[:-1], -1)
 
 
@@ -113,8 +120,6 @@ class FastMiniLM:
         x = self.word[input_ids] + self.pos[:length] + self.type0
         x = F.layer_norm(x, x.shape[-1:], *self.ln0)
         for layer in self.layers:
-            att = layer.out(self._attention(layer.qkv(x), attention_mask))
-            x = F.layer_norm(att + x, x.shape[-1:], *layer.ln1)
-            ffn = layer.down(layer.up(x, gelu=True))
-            x = F.layer_norm(ffn + x, x.shape[-1:], *layer.ln2)
+            x = layer.out(self._attention(layer.qkv(x), attention_mask), residual=x, norm=layer.ln1)
+            x = layer.down(layer.up(x, gelu=True), residual=x, norm=layer.ln2)
         return x

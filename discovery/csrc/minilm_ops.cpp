@@ -93,7 +93,7 @@ inline float softmax_row(float* s, int n) {
 void attend_head(const float* q, const float* k, const float* v, int64_t stride, int n, int length,
                  float scale, float* out, int64_t out_stride, std::vector<float>& kt,
                  std::vector<float>& scores) {
-  const int padded = (n + 15) / 16 * 16;
+  const int padded = (n + 31) / 32 * 32;  // two 16-key blocks per step: 8 independent sums
   kt.assign(static_cast<size_t>(kHead) * padded, 0.0f);
   for (int j = 0; j < n; ++j)
     for (int d = 0; d < kHead; ++d) kt[d * padded + j] = k[j * stride + d];
@@ -104,14 +104,22 @@ void attend_head(const float* q, const float* k, const float* v, int64_t stride,
     float qs[kRows][kHead];
     for (int r = 0; r < kRows; ++r)
       for (int d = 0; d < kHead; ++d) qs[r][d] = r < rows ? q[(i0 + r) * stride + d] * scale : 0.0f;
-    for (int j = 0; j < padded; j += 16) {
-      __m512 acc[kRows];
-      for (int r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+    for (int j = 0; j < padded; j += 32) {
+      __m512 acc[kRows][2];
+      for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
       for (int d = 0; d < kHead; ++d) {
-        const __m512 kv = _mm512_loadu_ps(kt.data() + d * padded + j);
-        for (int r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(qs[r][d]), kv, acc[r]);
+        const __m512 k0 = _mm512_loadu_ps(kt.data() + d * padded + j);
+        const __m512 k1 = _mm512_loadu_ps(kt.data() + d * padded + j + 16);
+        for (int r = 0; r < kRows; ++r) {
+          const __m512 qd = _mm512_set1_ps(qs[r][d]);
+          acc[r][0] = _mm512_fmadd_ps(qd, k0, acc[r][0]);
+          acc[r][1] = _mm512_fmadd_ps(qd, k1, acc[r][1]);
+        }
       }
-      for (int r = 0; r < kRows; ++r) _mm512_storeu_ps(scores.data() + r * padded + j, acc[r]);
+      for (int r = 0; r < kRows; ++r) {
+        _mm512_storeu_ps(scores.data() + r * padded + j, acc[r][0]);
+        _mm512_storeu_ps(scores.data() + r * padded + j + 16, acc[r][1]);
+      }
     }
     float inv[kRows];
     for (int r = 0; r < rows; ++r) inv[r] = softmax_row(scores.data() + r * padded, n);
@@ -164,10 +172,14 @@ torch::Tensor attention(torch::Tensor qkv, torch::Tensor lengths, int64_t heads)
 }
 
 // x: (T, K) float32; wq: (K, N) int8, the transposed per-channel-quantized weight; w_scale,
-// bias: (N,) float32. Returns x W^T + bias, (T, N) float32, through exact GELU if `gelu` (fused
-// into the dequantizing pass: one write of the output instead of three passes over it).
+// bias: (N,) float32. Returns y = x W^T + bias, (T, N) float32, finished in the dequantizing
+// pass (one write of the output instead of two or three more passes over it):
+//  - gelu: exact GELU(y), for the feed-forward up-projection;
+//  - residual, gamma, beta given: LayerNorm(residual + y) * gamma + beta, for the projections
+//    that close a BERT sub-layer.
 torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor w_scale, torch::Tensor bias,
-                          bool gelu) {
+                          bool gelu, c10::optional<torch::Tensor> residual, c10::optional<torch::Tensor> gamma,
+                          c10::optional<torch::Tensor> beta, double eps) {
   TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat, "x must be (T, K) float32");
   TORCH_CHECK(wq.scalar_type() == torch::kChar && wq.size(0) == x.size(1), "wq must be (K, N) int8");
   x = x.contiguous();
@@ -194,17 +206,45 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor w_sca
   });
   auto acc = at::_int_mm(xq, wq);  // (T, N) int32, exact
   auto out = torch::empty({rows, n}, x.options());
+  const bool norm = residual.has_value();
+  TORCH_CHECK(!norm || (gamma.has_value() && beta.has_value()), "LayerNorm needs gamma and beta");
+  auto ws_t = w_scale.contiguous(), bs_t = bias.contiguous();
+  auto res_t = norm ? residual->contiguous().view({rows, n}) : torch::Tensor();
+  auto g_t = norm ? gamma->contiguous() : torch::Tensor(), b_t = norm ? beta->contiguous() : torch::Tensor();
   const int32_t* a = acc.data_ptr<int32_t>();
-  const float* ws = w_scale.contiguous().data_ptr<float>();
-  const float* bs = bias.contiguous().data_ptr<float>();
+  const float* ws = ws_t.data_ptr<float>();
+  const float* bs = bs_t.data_ptr<float>();
+  const float* res = norm ? res_t.data_ptr<float>() : nullptr;
+  const float* g = norm ? g_t.data_ptr<float>() : nullptr;
+  const float* be = norm ? b_t.data_ptr<float>() : nullptr;
   float* dst = out.data_ptr<float>();
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const __m512 s = _mm512_set1_ps(xs[t]);
+      float* y_row = dst + t * n;
+      __m512 sum = _mm512_setzero_ps();
       for (int64_t j = 0; j < n; j += 16) {
         const __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(a + t * n + j));
-        const __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(v, s), _mm512_loadu_ps(ws + j), _mm512_loadu_ps(bs + j));
-        _mm512_storeu_ps(dst + t * n + j, gelu ? gelu_ps(y) : y);
+        __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(v, s), _mm512_loadu_ps(ws + j), _mm512_loadu_ps(bs + j));
+        if (norm) {
+          y = _mm512_add_ps(y, _mm512_loadu_ps(res + t * n + j));
+          sum = _mm512_add_ps(sum, y);
+        }
+        _mm512_storeu_ps(y_row + j, gelu ? gelu_ps(y) : y);
+      }
+      if (!norm) continue;
+      // LayerNorm over the row, two passes over it while it is in L1 (as F.layer_norm: biased variance)
+      const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / static_cast<float>(n));
+      __m512 sq = _mm512_setzero_ps();
+      for (int64_t j = 0; j < n; j += 16) {
+        const __m512 c = _mm512_sub_ps(_mm512_loadu_ps(y_row + j), mean);
+        sq = _mm512_fmadd_ps(c, c, sq);
+      }
+      const float var = _mm512_reduce_add_ps(sq) / static_cast<float>(n);
+      const __m512 inv = _mm512_set1_ps(1.0f / std::sqrt(var + static_cast<float>(eps)));
+      for (int64_t j = 0; j < n; j += 16) {
+        const __m512 c = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(y_row + j), mean), inv);
+        _mm512_storeu_ps(y_row + j, _mm512_fmadd_ps(c, _mm512_loadu_ps(g + j), _mm512_loadu_ps(be + j)));
       }
     }
   });
@@ -212,6 +252,9 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor w_sca
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("int8_linear", &int8_linear, "x W^T + b (then GELU if asked) with per-row int8 activations, per-channel int8 weights");
+  m.def("int8_linear", &int8_linear, "x W^T + b with per-row int8 activations and per-channel int8 weights, then GELU "
+        "or residual + LayerNorm", py::arg("x"), py::arg("wq"), py::arg("w_scale"), py::arg("bias"),
+        py::arg("gelu") = false, py::arg("residual") = py::none(), py::arg("gamma") = py::none(),
+        py::arg("beta") = py::none(), py::arg("eps") = 1e-12);
   m.def("attention", &attention, "bidirectional attention over a fused QKV tensor, head size 32");
 }

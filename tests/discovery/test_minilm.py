@@ -39,7 +39,7 @@ def test_attention_matches_pytorch_and_zeroes_padding(ops):
     assert got[~mask].abs().max() == 0
 
 
-def test_int8_linear_is_vector_wise_int8_plus_bias_and_gelu(ops):
+def test_int8_linear_is_vector_wise_int8_then_gelu_or_residual_layer_norm(ops):
     torch.manual_seed(1)
     x, w, bias = torch.randn(5, 64), torch.randn(48, 64), torch.randn(48)
     x[0] *= 100  # one loud token must not coarsen the others' scales
@@ -51,6 +51,9 @@ def test_int8_linear_is_vector_wise_int8_plus_bias_and_gelu(ops):
     torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(ops.int8_linear(x, wq.T.contiguous(), w_scale, bias, True), F.gelu(want),
                                atol=1e-3, rtol=1e-4)
+    residual, gamma, beta = torch.randn(5, 48), torch.rand(48) + 0.5, torch.randn(48)
+    torch.testing.assert_close(ops.int8_linear(x, wq.T.contiguous(), w_scale, bias, False, residual, gamma, beta, 1e-5),
+                               F.layer_norm(want + residual, (48,), gamma, beta, 1e-5), atol=1e-4, rtol=1e-4)
     # float32 through the same weights: the quiet tokens stay within 1% of it
     exact = x @ (wq.float() * w_scale[:, None]).T + bias
     assert ((got[1:] - exact[1:]).norm(dim=1) / exact[1:].norm(dim=1)).max() < 0.01
