@@ -192,12 +192,18 @@ class SegmenterNet(nn.Module):
         """(B, T, L) word-piece ids -> (B, T, word_channels): conv, then max over real tokens."""
         B, T, L = tokens.shape
         flat = tokens.view(B * T, L)
+        # only real sentences: padding slots (all PAD) are most of a batch of long and short
+        # abstracts, and their features are a constant (-1, see below)
+        real = (flat != PAD).any(1)
+        words = flat[real]
         if self.training:
-            h = self.conv(nn.functional.embedding(flat, self.words).transpose(1, 2)).transpose(1, 2)
+            h = self.conv(nn.functional.embedding(words, self.words).transpose(1, 2)).transpose(1, 2)
         else:
-            h = self._conv_by_lookup(flat)
-        h = nn.functional.gelu(h).masked_fill((flat == PAD)[:, :, None], float("-inf")).amax(1)
-        return h.clamp(min=-1.0).view(B, T, -1)  # all-PAD rows (padding sentences) give -inf
+            h = self._conv_by_lookup(words)
+        h = nn.functional.gelu(h).masked_fill((words == PAD)[:, :, None], float("-inf")).amax(1)
+        out = h.new_full((B * T, h.shape[-1]), -1.0)  # an all-PAD row's max over nothing, clamped
+        out[real] = h.clamp(min=-1.0)
+        return out.view(B, T, -1)
 
     def _conv_by_lookup(self, flat: torch.Tensor) -> torch.Tensor:
         """The same convolution at inference, ~4x cheaper: the table is frozen, so each filter
