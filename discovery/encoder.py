@@ -84,7 +84,7 @@ def _fast_model():
         from discovery.kernels import ops
         from discovery.minilm import FastMiniLM
 
-        return tokenizer, FastMiniLM(model, ops())
+        return tokenizer, FastMiniLM(model, ops(), full_range=_cpu_has_vnni())
     return tokenizer, lambda ids, mask: model(input_ids=ids, attention_mask=mask).last_hidden_state
 
 

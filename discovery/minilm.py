@@ -30,8 +30,8 @@ class _Int8Linear:
     """y = x W^T + b with int8 weights, one scale per output channel: through the kernel
     (a scale per token) when there is one, else PyTorch's dynamic Int8 (a scale per batch)."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, kernel):
-        self.kernel = kernel
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, kernel, full_range: bool):
+        self.kernel, self.full_range = kernel, full_range
         weight, bias = weight.detach().float(), bias.detach().float().contiguous()
         if kernel is None:
             self.packed = _packed(weight, bias)
@@ -45,8 +45,9 @@ class _Int8Linear:
         """y = x W^T + b, then GELU(y) if `gelu`, or LayerNorm(residual + y) with norm =
         (gamma, beta, eps) if `residual` is given (fused into the kernel's last pass)."""
         if self.kernel is None:
-            # the full 8-bit activation range: VNNI's int32 accumulation cannot overflow
-            y = torch.ops.quantized.linear_dynamic(x, self.packed, reduce_range=False)
+            # the full 8-bit activation range only where VNNI's int32 accumulation cannot
+            # overflow; AVX2's int16 pair sums need 7 bits
+            y = torch.ops.quantized.linear_dynamic(x, self.packed, reduce_range=not self.full_range)
             if residual is not None:
                 return F.layer_norm(y + residual, y.shape[-1:], *norm)
             return F.gelu(y) if gelu else y
@@ -75,23 +76,26 @@ def _ln(norm: torch.nn.LayerNorm):
 
 
 class _Layer:
-    def __init__(self, layer, kernel):
+    def __init__(self, layer, kernel, full_range: bool):
         att = layer.attention.self
-        self.qkv = _Int8Linear(torch.cat([att.query.weight, att.key.weight, att.value.weight]),
-                               torch.cat([att.query.bias, att.key.bias, att.value.bias]), kernel)
-        dense = layer.attention.output.dense
-        self.out = _Int8Linear(dense.weight, dense.bias, kernel)
+
+        def int8(weight, bias):
+            return _Int8Linear(weight, bias, kernel, full_range)
+        self.qkv = int8(torch.cat([att.query.weight, att.key.weight, att.value.weight]),
+                        torch.cat([att.query.bias, att.key.bias, att.value.bias]))
+        self.out = int8(layer.attention.output.dense.weight, layer.attention.output.dense.bias)
         self.ln1 = _ln(layer.attention.output.LayerNorm)
-        self.up = _Int8Linear(layer.intermediate.dense.weight, layer.intermediate.dense.bias, kernel)
-        self.down = _Int8Linear(layer.output.dense.weight, layer.output.dense.bias, kernel)
+        self.up = int8(layer.intermediate.dense.weight, layer.intermediate.dense.bias)
+        self.down = int8(layer.output.dense.weight, layer.output.dense.bias)
         self.ln2 = _ln(layer.output.LayerNorm)
 
 
 class FastMiniLM:
     """hidden = FastMiniLM(hf_bert_model, kernel)(input_ids, attention_mask): (B, L, hidden)
-    float32. `kernel` is discovery.kernels.ops() or None."""
+    float32. `kernel` is discovery.kernels.ops() or None; `full_range`: the CPU has VNNI (only
+    PyTorch's fallback Int8 needs to know)."""
 
-    def __init__(self, model, kernel=None):
+    def __init__(self, model, kernel=None, full_range: bool = True):
         cfg = model.config
         if cfg.hidden_act != "gelu" or getattr(cfg, "position_embedding_type", "absolute") != "absolute":
             raise ValueError("FastMiniLM implements BERT with exact GELU and absolute positions")
@@ -104,7 +108,7 @@ class FastMiniLM:
         if cfg.hidden_size // self.heads != 32 or cfg.hidden_size % 16 or cfg.intermediate_size % 16:
             kernel = None  # the kernel's head size and vector width
         self.kernel = kernel
-        self.layers = [_Layer(layer, kernel) for layer in model.encoder.layer]
+        self.layers = [_Layer(layer, kernel, full_range) for layer in model.encoder.layer]
 
     def _attention(self, qkv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, length, _ = qkv.shape
