@@ -57,11 +57,9 @@ def _reference_model():
 
 
 def _cpu_has_vnni() -> bool:
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
+    from discovery.kernels import cpu_flags
+
+    return bool({"avx512_vnni", "avx_vnni"} & cpu_flags())
 
 
 def int8_enabled() -> bool:

@@ -17,13 +17,19 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).parent / "csrc" / "minilm_ops.cpp"
 
 
-def cpu_has_avx512() -> bool:
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return frozenset()
     line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return "avx512f" in line.split()
+    return frozenset(line.partition(":")[2].split())
+
+
+def cpu_has_avx512() -> bool:
+    return "avx512f" in cpu_flags()
 
 
 def cache_dir() -> Path:

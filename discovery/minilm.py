@@ -110,10 +110,10 @@ class FastMiniLM:
         self.kernel = kernel
         self.layers = [_Layer(layer, kernel, full_range) for layer in model.encoder.layer]
 
-    def _attention(self, qkv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _attention(self, qkv: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         b, length, _ = qkv.shape
         if self.kernel is not None:
-            return self.kernel.attention(qkv, mask.sum(1), self.heads)
+            return self.kernel.attention(qkv, lengths, self.heads)
         q, k, v = qkv.view(b, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)  # each (B, H, L, D)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :].bool())
         return out.transpose(1, 2).reshape(b, length, -1)
@@ -123,7 +123,8 @@ class FastMiniLM:
         length = input_ids.shape[1]
         x = self.word[input_ids] + self.pos[:length] + self.type0
         x = F.layer_norm(x, x.shape[-1:], *self.ln0)
+        lengths = attention_mask.sum(1)
         for layer in self.layers:
-            x = layer.out(self._attention(layer.qkv(x), attention_mask), residual=x, norm=layer.ln1)
+            x = layer.out(self._attention(layer.qkv(x), attention_mask, lengths), residual=x, norm=layer.ln1)
             x = layer.down(layer.up(x, gelu=True), residual=x, norm=layer.ln2)
         return x
