@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -32,17 +33,18 @@ from discovery import ASPECTS, encoder
 from discovery.sentences import split_sentences
 
 SPACES = ("paper",) + ASPECTS
+HEADS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "aspects.safetensors"  # python -m discovery.train.aspects
 
 
 @dataclass
 class AspectConfig:
     # weight of the aspect cosine added to the whole-paper cosine, tuned on CSFCube dev
-    # (python -m discovery.eval_csfcube --sweep, grid 0-2); 0 would be whole-paper retrieval.
+    # (python -m discovery.bench.csfcube --sweep, grid 0-2); 0 would be whole-paper retrieval.
     # One shared value, so one tuned knob: 0.25 with the product's segmenter (0.5-0.75 with
     # CSFCube's own sentence labels: the noisier the labels, the less the aspect term helps)
     weights: dict[str, float] = field(default_factory=lambda: {
         "problem": 0.25, "method": 0.25, "findings": 0.25})
-    # aspects mapped by the contrastive heads of train_aspects.py: kept only where they beat the
+    # aspects mapped by the contrastive heads of discovery/train/aspects.py: kept only where they beat the
     # untrained space on CSFCube dev with the product's segmenter (findings +0.9 MAP; problem
     # and method lost 1.0 and 0.3)
     heads: tuple[str, ...] = ("findings",)
@@ -116,11 +118,18 @@ def aspect_vectors(sent_vecs: np.ndarray, labels: list[str], paper: np.ndarray) 
             if a in labels else paper for a in ASPECTS}
 
 
+def load_heads(path: Path = HEADS_WEIGHTS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """aspect -> (weight (d, d), bias (d,)) as float32 numpy: applying a head is one matmul."""
+    from safetensors.numpy import load_file
+
+    t = load_file(str(path))
+    return {a: (t[f"{a}.weight"].astype(np.float32), t[f"{a}.bias"].astype(np.float32))
+            for a in ASPECTS if f"{a}.weight" in t}
+
+
 @functools.lru_cache(maxsize=1)
 def _trained_heads() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    from discovery.train_aspects import WEIGHTS, load_heads
-
-    return load_heads(WEIGHTS) if WEIGHTS.exists() else {}
+    return load_heads(HEADS_WEIGHTS) if HEADS_WEIGHTS.exists() else {}
 
 
 def apply_heads(vectors: dict[str, np.ndarray], cfg: AspectConfig = CONFIG) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@
 2. Verbalized Sampling (Zhang et al. 2025, "Verbalized Sampling: How to Mitigate Mode Collapse and
    Unlock LLM Diversity"): one request for n ideas *with their probabilities*, so the model lays
    out a distribution instead of repeating its single most likely idea n times. `mode="plain"`
-   asks n times for one idea (the baseline bench_ideas compares against).
+   asks n times for one idea (the baseline discovery.bench.ideas compares against).
 3. Each idea is scored by the Decomposed Novelty Assessment (discovery.novelty). SciMON (Wang et
    al. 2024, "SciMON: Scientific Inspiration Machines Optimized for Novelty") regenerates an idea
    while it sits too close to an existing paper, showing the model that paper; closeness here is

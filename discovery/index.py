@@ -6,7 +6,7 @@ Index type by size (FAISS, Johnson, Douze & Jegou 2017, "Billion-scale similarit
 GPUs"): exact inner product (IndexFlatIP) below `exact_below` vectors, an inverted file
 (IndexIVFFlat, Jegou, Douze & Schmid 2011) above. IVF rather than HNSW because it removes ids
 in place and filters with an IDSelector without losing recall; HNSW cannot remove, and at 49k it
-built slower with lower recall@10. `bench_search` prints the recall cost of each.
+built slower with lower recall@10. `discovery.bench.search` prints the recall cost of each.
 
 On disk (`root/`): `CURRENT` names the live version folder `v000042/` holding one `.faiss` file
 per space, `lexical.npz`, `meta.npz` and `manifest.json`. A save writes a new folder under a
@@ -49,7 +49,7 @@ class IndexConfig:
     exact_below: int = 100_000  # a flat scan of 49k x 384 costs ~3.5 ms CPU, so ~7 ms at 100k
     lists_per_sqrt_n: float = 2.0  # 2000 lists at 1M; 4 sqrt(n) had better recall per probe but
     # took twice as long to build (200 s per space at 1M on 2 busy cores)
-    nprobe: int = 24  # lists scanned per query: recall@10 0.996 vs exact at 1M (bench_search)
+    nprobe: int = 24  # lists scanned per query: recall@10 0.996 vs exact at 1M (discovery.bench.search)
     train_sample: int = 64_000  # k-means sees 64k vectors: ~40 per list at 1M, enough per FAISS
     retrain_growth: float = 4.0  # retrain IVF when the corpus is 4x what the lists were fit on
     keep_versions: int = 2  # older versions kept so a reader mid-load still finds its files

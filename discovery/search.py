@@ -4,7 +4,7 @@ outperforms Condorcet and individual Rank Learning Methods").
 
 Aspect-conditioned search is hierarchical sub-space retrieval: a broad candidate set from the
 whole-paper space, re-ranked exactly in the chosen aspect's sub-space. `strategy="direct"`
-searches the aspect's own index instead; `bench_search` compares both with exhaustive scoring.
+searches the aspect's own index instead; `discovery.bench.search` compares both with exhaustive scoring.
 
 Why RRF and not a linear mix: BM25 scores are unbounded and their scale changes with every query
 (number and rarity of its terms), while cosines sit in a narrow band; a linear mix needs a per-query
@@ -36,7 +36,7 @@ def aspect_score(sims: dict[str, np.ndarray], view: str) -> np.ndarray:
 
 @dataclass
 class SearchConfig:
-    broad_k: int = 1000  # candidates scored exactly (2% of 49k); recall printed by bench_search
+    broad_k: int = 1000  # candidates scored exactly (2% of 49k); recall printed by discovery.bench.search
     dense_k: int = 200  # dense candidates that enter fusion
     lexical_k: int = 200  # BM25 candidates that enter fusion
     rrf_k: int = 60  # RRF's constant, the value Cormack et al. found robust

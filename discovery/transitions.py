@@ -7,7 +7,7 @@ ideation space. We learn a residual linear map f(p) = normalise(p + W p) with an
 must score its own m_i above the other methods of the batch. W starts at zero, so the untrained
 map is the identity baseline (search the method space with the problem vector itself) and
 training can only move away from it where the corpus says so. Training and the Hit Rate@k
-evaluation are in train_transitions.py; the weights ship in discovery/weights/.
+evaluation are in discovery/train/transitions.py; the weights ship in discovery/weights/.
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     if args.cmd == "generate":
         return generate(args)
     if args.cmd == "profile":
-        from . import profile
+        from .bench import profile
 
         profile.main()
         return 0

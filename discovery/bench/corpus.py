@@ -8,8 +8,8 @@
    unread), against the same process importing the package and reading nothing. Constant memory
    means the peak does not grow with the file.
 
-    python -m discovery.corpus.bench                  # 20 MB and 200 MB generated files
-    python -m discovery.corpus.bench --sizes-mb 1000  # the 1 GB check (minutes)
+    python -m discovery.bench.corpus                  # 20 MB and 200 MB generated files
+    python -m discovery.bench.corpus --sizes-mb 1000  # the 1 GB check (minutes)
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from discovery.settings import PROJECT_ROOT, shared_data_dir
 
 
 @dataclass
@@ -33,10 +33,6 @@ class BenchConfig:
     corpus: str = "ml_papers.jsonl.gz"  # in the shared data folder: the realistic corpus
     sizes_mb: tuple[int, ...] = (20, 200)  # uncompressed sizes of the generated files
     seed: int = 0  # for the generated records' words
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
 
 
 def timed(fn) -> tuple[object, float, float]:
@@ -104,7 +100,7 @@ def child(path: str) -> None:
 
 
 def peak(path: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "discovery.corpus.bench", "--child", path], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "discovery.bench.corpus", "--child", path], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.splitlines()[-1])
 
@@ -133,7 +129,7 @@ def main() -> None:
     if args.child:
         return child(args.child)
     config = BenchConfig(sizes_mb=tuple(args.sizes_mb))
-    corpus = shared_data() / config.corpus
+    corpus = shared_data_dir() / config.corpus
     if corpus.exists():
         throughput(corpus)
     else:

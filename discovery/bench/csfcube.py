@@ -4,7 +4,7 @@ cut-off int(0.2 * pool size), the official script's "method 0" DCG) per facet an
 dev queries, for BM25, the untrained encoder on whole abstracts, and the product's ranking
 through the same code as `python -m discovery rank` (aspects.Ranker).
 
-    python -m discovery.eval_csfcube [--encoder fp32|fast] [--segmentation product|oracle] [--sweep]
+    python -m discovery.bench.csfcube [--encoder fp32|fast] [--segmentation product|oracle] [--sweep]
 
 `--segmentation oracle` labels sentences with papers.jsonl's predicted_labels instead of the
 product's segmenter (an evaluation-only variant). The product is printed as configured and with
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from discovery import ASPECTS, aspects, encoder
+from discovery.settings import shared_data_dir
 
 FACETS = {"background": "problem", "method": "method", "result": "findings"}
 SOURCE_LABELS = {"background": "problem", "objective": "problem", "method": "method",
@@ -29,8 +29,7 @@ SOURCE_LABELS = {"background": "problem", "objective": "problem", "method": "met
 
 
 def data_dir() -> Path:
-    root = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    return root / "csfcube_dev"
+    return shared_data_dir() / "csfcube_dev"
 
 
 def load(folder: Path) -> tuple[dict, list[dict], dict]:

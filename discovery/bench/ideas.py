@@ -1,7 +1,7 @@
 """Benchmark of idea generation: diversity of Verbalized Sampling against plain sampling, and the
 time of one full idea run (inspirations, 5 ideas, novelty, regenerations).
 
-    python -m discovery.bench_ideas --index DIR [--problems 3] [--n 5]
+    python -m discovery.bench.ideas --index DIR [--problems 3] [--n 5]
 
 Diversity: for each problem of a fixed set, the same inspirations and the same model (LLM_BACKEND,
 default the Int8 SmolLM2-135M) give n ideas by Verbalized Sampling (one request for n ideas with

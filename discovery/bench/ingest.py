@@ -1,6 +1,6 @@
 """Ingestion throughput: papers per second from (title, abstract) to searchable FAISS vectors.
 
-    python -m discovery.bench_ingest [--papers 2000] [--threads 2] [--product-fp32]
+    python -m discovery.bench.ingest [--papers 2000] [--threads 2] [--product-fp32]
 
 Both rows run in the same process on the same papers (the first N of ml_papers.jsonl.gz):
 - baseline: sentence-transformers fp32 all-MiniLM-L6-v2 on whole "title abstract" texts, one
@@ -21,12 +21,11 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
+from discovery.settings import shared_data_dir
 
 
 def corpus_path() -> Path:
-    root = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    return root / "ml_papers.jsonl.gz"
+    return shared_data_dir() / "ml_papers.jsonl.gz"
 
 
 def load_papers(n: int) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ the 20 s target, with the evidence recall of the candidate retrieval against an 
 (every paper scored exactly in every space) side by side; with --rationale N, N generated
 rationales and their citations before (raw LLM output) and after the check (what is saved).
 
-    python -m discovery.bench_novelty --index DIR [--reps 3] [--rationale 100] [--threads 2]
+    python -m discovery.bench.novelty --index DIR [--reps 3] [--rationale 100] [--threads 2]
 
 Timings on a shared machine are noisy: the script prints the load average next to them.
 """

@@ -1,4 +1,4 @@
-"""Search benchmark: python -m discovery.bench_search [--index DIR] [--large 1000000] [--threads 2]
+"""Search benchmark: python -m discovery.bench.search [--index DIR] [--large 1000000] [--threads 2]
 
 Prints, side by side in one run: query-encoding latency; search-service latency (p50 / p99 wall,
 mean CPU per query) over the 49k-paper corpus (ml_papers) per aspect, hierarchical vs direct,
@@ -32,17 +32,13 @@ from discovery import ASPECTS
 from discovery.aspects import space_score
 from discovery.index import SPACES, IndexConfig, IndexSet, Meta, build_space
 from discovery.search import SearchConfig, aspect_score, search
+from discovery.settings import PROJECT_ROOT, shared_data_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
-
-
 def load_corpus() -> list[dict]:
-    with gzip.open(data_dir() / "ml_papers.jsonl.gz", "rt") as f:
+    with gzip.open(shared_data_dir() / "ml_papers.jsonl.gz", "rt") as f:
         return [json.loads(line) for line in f]
 
 
@@ -59,7 +55,7 @@ def thirds(abstract: str) -> dict[str, str]:
 
 def real_sample(papers: list[dict], n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Whole-paper and aspect vectors of n random papers from the real encoder, cached."""
-    cache = ROOT / "var" / "cache" / f"bench_search_real_{n}_{seed}.npz"
+    cache = PROJECT_ROOT / "var" / "cache" / f"bench_search_real_{n}_{seed}.npz"
     if cache.exists():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
@@ -78,7 +74,7 @@ def real_sample(papers: list[dict], n: int, seed: int = 0) -> dict[str, np.ndarr
 
 def query_titles(papers: list[dict], exclude_rows: np.ndarray, n: int, seed: int = 1):
     """Titles of n papers outside the real sample, as typed queries, with their real vectors."""
-    cache = ROOT / "var" / "cache" / f"bench_search_queries_{n}_{seed}_{len(exclude_rows)}.npz"
+    cache = PROJECT_ROOT / "var" / "cache" / f"bench_search_queries_{n}_{seed}_{len(exclude_rows)}.npz"
     rng = np.random.default_rng(seed)
     pool = np.setdiff1d(np.arange(len(papers)), exclude_rows)
     rows = np.sort(rng.choice(pool, n, replace=False))
@@ -158,7 +154,7 @@ def timed_search(index, queries: np.ndarray, k: int, **params) -> tuple[np.ndarr
 
 
 def index_bytes(index) -> int:
-    with tempfile.TemporaryDirectory(dir=ROOT / "var" / "cache") as tmp:
+    with tempfile.TemporaryDirectory(dir=PROJECT_ROOT / "var" / "cache") as tmp:
         faiss.write_index(index, f"{tmp}/i")
         return os.path.getsize(f"{tmp}/i")
 
@@ -385,7 +381,7 @@ def main(argv=None) -> None:
     source = f"real index {args.index}" if args.index else f"{len(real['rows'])} really embedded, the rest synthetic"
     print(f"\n== ml_papers: {len(papers)} papers, {source} ==")
     encoding_latency(titles)
-    with tempfile.TemporaryDirectory(dir=ROOT / "var" / "cache") as tmp:
+    with tempfile.TemporaryDirectory(dir=PROJECT_ROOT / "var" / "cache") as tmp:
         if args.index:
             s, vecs = real_index(args.index, papers)
         else:

@@ -21,7 +21,7 @@ from typing import IO, Callable
 
 from discovery import ASPECTS
 
-COMMAND_MODULES = ("discovery.cli", "discovery.cli_novelty", "discovery.cli_ideas")
+COMMAND_MODULES = ("discovery.cli", "discovery.cli.novelty", "discovery.cli.ideas")
 FACETS = ASPECTS + ("all",)
 
 

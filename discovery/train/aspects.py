@@ -10,11 +10,11 @@ are a positive pair, the other abstracts of the batch are negatives (InfoNCE, sy
 den Oord et al. 2018). Each head starts as the identity, so it can only move away from the
 untrained space as far as the data pushes it.
 
-    python -m discovery.train_aspects     # writes discovery/weights/aspects.safetensors
+    python -m discovery.train.aspects     # writes discovery/weights/aspects.safetensors
 
-Vectors are the segmenter's cached CSAbstruct vectors (discovery.train_segmenter). Training is
+Vectors are the segmenter's cached CSAbstruct vectors (discovery.train.segmenter). Training is
 deterministic (fixed seed and one thread) and takes seconds once the vectors exist. Whether a
-head is used is decided on CSFCube dev (python -m discovery.eval_csfcube --sweep prints the
+head is used is decided on CSFCube dev (python -m discovery.bench.csfcube --sweep prints the
 product with and without heads): see AspectConfig.heads in aspects.py.
 """
 from __future__ import annotations
@@ -28,8 +28,7 @@ import numpy as np
 import torch
 
 from discovery import ASPECTS
-
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "aspects.safetensors"
+from discovery.aspects import HEADS_WEIGHTS
 SOURCE_TO_ASPECT = {"background": "problem", "objective": "problem", "method": "method", "result": "findings"}
 
 
@@ -99,7 +98,7 @@ def train_head(groups: list[np.ndarray], cfg: HeadTrainConfig) -> torch.nn.Linea
     return head
 
 
-def save_heads(heads: dict[str, torch.nn.Linear], cfg: HeadTrainConfig, path: Path = WEIGHTS) -> None:
+def save_heads(heads: dict[str, torch.nn.Linear], cfg: HeadTrainConfig, path: Path = HEADS_WEIGHTS) -> None:
     from safetensors.torch import save_file
 
     # fp16 on disk halves the file; heads are applied in float32
@@ -108,20 +107,11 @@ def save_heads(heads: dict[str, torch.nn.Linear], cfg: HeadTrainConfig, path: Pa
     save_file(tensors, str(path), metadata={"config": json.dumps(asdict(cfg))})
 
 
-def load_heads(path: Path = WEIGHTS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """aspect -> (weight (d, d), bias (d,)) as float32 numpy: applying a head is one matmul."""
-    from safetensors.numpy import load_file
-
-    t = load_file(str(path))
-    return {a: (t[f"{a}.weight"].astype(np.float32), t[f"{a}.bias"].astype(np.float32))
-            for a in ASPECTS if f"{a}.weight" in t}
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument("--out", type=Path, default=HEADS_WEIGHTS)
     args = ap.parse_args(argv)
-    from discovery.train_segmenter import cached_vectors, load_split
+    from discovery.train.segmenter import cached_vectors, load_split
 
     cfg = HeadTrainConfig()
     torch.set_num_threads(1)  # float reductions depend on the thread count

@@ -1,8 +1,8 @@
 """Train and evaluate the abstract segmenter (discovery/segmenter.py) on CSAbstruct.
 
-    python -m discovery.train_segmenter              # train on train, select on dev, report test
-    python -m discovery.train_segmenter --eval-only  # score the committed weights on test
-    python -m discovery.train_segmenter --bench      # ms per abstract, beside the encoder's
+    python -m discovery.train.segmenter              # train on train, select on dev, report test
+    python -m discovery.train.segmenter --eval-only  # score the committed weights on test
+    python -m discovery.train.segmenter --bench      # ms per abstract, beside the encoder's
 
 Sentence vectors come from discovery.encoder and are cached under var/cache/segmenter/, so only
 the first run pays for encoding (a few minutes on 2 cores). Training is deterministic: fixed
@@ -31,8 +31,8 @@ from torch import nn
 
 from discovery.segmenter import (LABELS, SOURCE_LABELS, SOURCE_TO_LABEL, WEIGHTS, Features,
                                  Segmenter, SegmenterConfig, SegmenterNet, collate, featurize)
+from discovery.settings import PROJECT_ROOT, shared_data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 ASPECTS = LABELS[:3]
 
 
@@ -50,12 +50,8 @@ class TrainConfig:
     workers: int = 2           # members trained in parallel processes (2 cores); no effect on results
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
-
-
 def load_split(split: str) -> list[dict]:
-    path = data_dir() / "csabstruct" / f"{split}.jsonl"
+    path = shared_data_dir() / "csabstruct" / f"{split}.jsonl"
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -64,7 +60,7 @@ def cached_vectors(split: str, rows: list[dict], mode: str) -> list[np.ndarray]:
     """Encoder vectors per abstract, cached by encoder mode and a digest of the sentences."""
     sentences = [s for r in rows for s in r["sentences"]]
     digest = hashlib.sha1("\n".join(sentences).encode()).hexdigest()[:12]
-    path = ROOT / "var" / "cache" / "segmenter" / f"{split}-{mode}-{digest}.npy"
+    path = PROJECT_ROOT / "var" / "cache" / "segmenter" / f"{split}-{mode}-{digest}.npy"
     if path.exists():
         flat = np.load(path)
     else:

@@ -1,6 +1,6 @@
 """Train and evaluate the ideation transition map (discovery.transitions) on the ML corpus.
 
-    python -m discovery.train_transitions [--vectors var/cache/ml49k_vectors.npz] [--save]
+    python -m discovery.train.transitions [--vectors var/cache/ml49k_vectors.npz] [--save]
 
 Vectors: the npz the product's pipeline writes for ../shared/data/ml_papers.jsonl.gz (keys ids,
 paper, problem, method, findings, year); when it is absent, a seeded subset of the corpus is
@@ -16,20 +16,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from discovery import transitions
+from discovery.settings import PROJECT_ROOT, shared_data_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VECTORS = ROOT / "var" / "cache" / "ml49k_vectors.npz"
-
-
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
+DEFAULT_VECTORS = PROJECT_ROOT / "var" / "cache" / "ml49k_vectors.npz"
 
 
 def read_corpus(path: Path) -> list[dict]:
@@ -69,7 +64,7 @@ def load_vectors(path: Path | None, subset: int, seed: int) -> tuple[dict[str, n
     from discovery import novelty
 
     labeller = type(novelty.segmenter()).__name__.lower()  # trained segmenter or position labels
-    cache = ROOT / "var" / "cache" / f"transitions_subset_{subset}_{seed}_{labeller}.npz"
+    cache = PROJECT_ROOT / "var" / "cache" / f"transitions_subset_{subset}_{seed}_{labeller}.npz"
     return embed_subset(subset, seed, cache), f"{cache} (seeded subset: {path} is absent)"
 
 

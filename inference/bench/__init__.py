@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from . import settings
+from inference import settings
 
 ENGINES = ("fp32", "int8", "bnb_int8", "dynamic_int8")
 PPL_TOKENS = 2048
@@ -45,18 +45,19 @@ def held_out_text() -> str:
 
 def load(engine: str):
     """(step-model runner, tokenizer, weight bytes) for one engine."""
-    from . import baselines
-    from .generate import Int8Steps
-    from .loading import load_int8
+    from inference import baselines
+    from inference.bench import baselines as bench_baselines
+    from inference.generate import Int8Steps
+    from inference.loading import load_int8
 
     path = settings.model_path()
     if engine == "int8":
         model, tok = load_int8(path)
         return Int8Runner(Int8Steps(model)), tok, model.nbytes()
     make = {"fp32": baselines.fp32_model, "bnb_int8": baselines.bnb_model,
-            "dynamic_int8": baselines.dynamic_int8_model}[engine]
+            "dynamic_int8": bench_baselines.dynamic_int8_model}[engine]
     model, tok = make(path)
-    return HFRunner(model), tok, baselines.weight_bytes(model)
+    return HFRunner(model), tok, bench_baselines.weight_bytes(model)
 
 
 class Int8Runner:

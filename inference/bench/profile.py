@@ -10,10 +10,10 @@ import time
 
 import torch
 
-from . import int8 as q8
-from . import model as model_module
-from . import settings
-from .loading import load_int8
+from inference import int8 as q8
+from inference import model as model_module
+from inference import settings
+from inference.loading import load_int8
 
 
 def breakdown(pos: int = 200, steps: int = 30) -> list[tuple[str, float]]:

@@ -113,7 +113,7 @@ def test_it_labels_a_batch_like_one_abstract_at_a_time(seg):
 @pytest.mark.skipif(not (DATA / "csabstruct" / "test.jsonl").exists(),
                     reason="CSAbstruct test split not found under SHARED_DATA_DIR (../shared/data)")
 def test_it_reaches_a_sane_f1_on_a_slice_of_csabstruct(seg):
-    from discovery.train_segmenter import aspect_f1
+    from discovery.train.segmenter import aspect_f1
     from discovery.segmenter import SOURCE_TO_LABEL
 
     with open(DATA / "csabstruct" / "test.jsonl") as f:

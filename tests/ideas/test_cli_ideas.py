@@ -3,7 +3,8 @@ import io
 import json
 from argparse import Namespace
 
-from discovery import cli, cli_ideas
+from discovery import cli
+from discovery.cli import ideas as cli_ideas
 
 from .conftest import aspect_text
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from discovery.cli_novelty import run_novelty
+from discovery.cli.novelty import run_novelty
 
 from .conftest import aspect_text
 

