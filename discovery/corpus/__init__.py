@@ -10,10 +10,18 @@ record never stops the others), read in constant memory.
 """
 from discovery.corpus.detect import detect_format
 from discovery.corpus.readers import FORMATS, count_records, read_records
-from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError, dedup_keys, fingerprint
+from discovery.corpus.records import (
+    FINGERPRINT_MAX_CHARS,
+    CorpusConfig,
+    FormatError,
+    Record,
+    RecordError,
+    dedup_keys,
+    fingerprint,
+)
 from discovery.corpus.text import normalise_text
 
 __all__ = [
-    "FORMATS", "CorpusConfig", "FormatError", "Record", "RecordError", "count_records", "dedup_keys",
-    "detect_format", "fingerprint", "normalise_text", "read_records",
+    "FINGERPRINT_MAX_CHARS", "FORMATS", "CorpusConfig", "FormatError", "Record", "RecordError", "count_records",
+    "dedup_keys", "detect_format", "fingerprint", "normalise_text", "read_records",
 ]

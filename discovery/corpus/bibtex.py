@@ -138,7 +138,7 @@ def _entries(path: str | Path, config: CorpusConfig) -> Iterator[tuple[int, str 
     """(first line, entry text, problem) for each entry, from '@' to its closing brace."""
     lines: list[str] = []
     size, depth, first = 0, 0, 0
-    for line in iter_lines(path, config.max_record_bytes):
+    for line in iter_lines(path, config):
         text = line.text
         if lines and text is not None and ENTRY_START.match(text):
             yield first, None, f"unbalanced braces: entry not closed before the entry at line {line.number}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from discovery.corpus.dialects import DIALECTS, guess_dialect
 from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError, build_record, too_large
-from discovery.corpus.source import iter_chunks, iter_lines
+from discovery.corpus.source import CorruptInput, iter_chunks, iter_lines
 
 RECORD_LISTS = ("results", "records", "papers", "works", "items", "data")  # keys of a list of records
 _DECODER = json.JSONDecoder()
@@ -45,7 +45,7 @@ def to_record(obj, where: str, fmt: str, config: CorpusConfig) -> Record | Recor
 
 
 def read_json_lines(path: str | Path, fmt: str, config: CorpusConfig) -> Iterator[Record | RecordError]:
-    for line in iter_lines(path, config.max_record_bytes):
+    for line in iter_lines(path, config):
         where = f"line {line.number}"
         if line.text is None:
             yield RecordError(where, too_large(config))
@@ -96,10 +96,13 @@ class _Scan:
 
 
 class _Window:
-    """Decoded text from `chunks` with a read position and the line number at that position."""
+    """Decoded text from `chunks` with a read position and the line number at that position;
+    white space between values is bounded by `max_blank` characters (a document padded with
+    gigabytes of it is a denial of service, not a corpus)."""
 
-    def __init__(self, chunks: Iterator[str]):
+    def __init__(self, chunks: Iterator[str], max_blank: int):
         self.chunks, self.buf, self.pos, self.line, self.eof = chunks, "", 0, 1, False
+        self.max_blank = max_blank
 
     def fill(self) -> bool:
         chunk = next(self.chunks, None)
@@ -115,11 +118,16 @@ class _Window:
 
     def peek(self) -> str:
         """The next non-blank character ('' at the end), positioned on it."""
+        blank, line = 0, self.line
         while True:
             match = _NON_WS.search(self.buf, self.pos)
             if match:
                 self.advance(match.start())
                 return self.buf[self.pos]
+            blank += len(self.buf) - self.pos
+            if blank > self.max_blank:
+                raise CorruptInput(f"line {line}", f"over {self.max_blank:,} characters of white space from line "
+                                   f"{line:,}: the rest of the file was not read (padded with blank lines?)")
             self.advance(len(self.buf))
             if not self.fill():
                 return ""
@@ -169,8 +177,9 @@ class _Window:
         return f"record too large: over {max_bytes:,} bytes, skipped without reading it whole"
 
 
-def _items(win: _Window, max_bytes: int) -> Iterator[tuple[str, object, str | None]]:
-    """(location, object, reason) for each item of the array the window is on."""
+def _items(win: _Window, max_bytes: int, top: bool = False) -> Iterator[tuple[str, object, str | None]]:
+    """(location, object, reason) for each item of the array the window is on; `top`: the
+    array is the whole document, so text after it is reported."""
     win.take("[")
     n = 0
     while not win.take("]"):
@@ -187,6 +196,9 @@ def _items(win: _Window, max_bytes: int) -> Iterator[tuple[str, object, str | No
             yield f"after record {n} (line {win.line})", None, (
                 f"invalid JSON: expected ',' or ']', found {win.peek()!r}; the rest of the file was not read")
             return
+    if top and win.peek():
+        yield f"after record {n} (line {win.line})", None, (
+            f"invalid JSON: text after the closing ']' (found {win.peek()!r}) was not read")
 
 
 def _members(win: _Window, max_bytes: int, path) -> Iterator[tuple[str, object, str | None]]:
@@ -216,11 +228,12 @@ def _members(win: _Window, max_bytes: int, path) -> Iterator[tuple[str, object, 
 
 
 def read_json_document(path: str | Path, fmt: str, config: CorpusConfig) -> Iterator[Record | RecordError]:
-    win = _Window(iter_chunks(path))
+    win = _Window(iter_chunks(path, max_expansion=config.max_expansion), config.max_record_bytes)
     first = win.peek()
     if first not in ("[", "{"):
         raise FormatError(f"{path}: a JSON document must start with '[' or '{{', not {first[:1]!r}")
-    items = _items(win, config.max_record_bytes) if first == "[" else _members(win, config.max_record_bytes, path)
+    limit = config.max_record_bytes
+    items = _items(win, limit, top=True) if first == "[" else _members(win, limit, path)
     for where, obj, reason in items:
         yield RecordError(where, reason) if reason else to_record(obj, where, fmt, config)
 

@@ -13,7 +13,7 @@ from discovery.corpus.source import iter_lines
 
 def read_text(path: str | Path, config: CorpusConfig) -> Iterator[Record | RecordError]:
     title = None  # the pending title line (its text is None when it was too long to read)
-    for line in iter_lines(path, config.max_record_bytes):
+    for line in iter_lines(path, config):
         if line.text is not None and not line.text.strip():
             continue
         if title is None:

@@ -2,8 +2,6 @@
 and count its records cheaply for a progress bar."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from discovery.corpus.plaintext import read_text
 from discovery.corpus.records import CorpusConfig, FormatError, Record, RecordError
 from discovery.corpus.ris import read_ris
 from discovery.corpus.source import READ_ERRORS, CorruptInput, open_binary, read_sample
-from discovery.corpus.tabular import delimiter_of, read_csv
+from discovery.corpus.tabular import count_csv, read_csv
 
 FORMATS = ("jsonl", "json", "csv", "bibtex", "ris", "arxiv", "openalex", "text")
 JSON_FORMATS = ("jsonl", "json", "arxiv", "openalex")
@@ -73,29 +71,16 @@ def count_records(path: str | Path, fmt: str | None = None, config: CorpusConfig
     sample = read_sample(path, config.sample_bytes)
     fmt = _checked_format(path, fmt, sample, config)
     if fmt == "csv":
-        return _count_csv_rows(path, sample)
+        return count_csv(path, config)
     kind = (sniff_json(sample) or ("lines",))[0] if fmt in JSON_FORMATS else fmt
-    found = _count(path, _COUNTERS[kind])
+    found = _count(path, _COUNTERS[kind], config.max_expansion)
     return found // 2 if kind == "text" else found
 
 
-def _count_csv_rows(path: str | Path, sample: str) -> int:
-    """Rows with a non-empty cell, less the header; csv's C parser keeps it fast."""
-    first = next((line for line in sample.splitlines() if line.strip()), "")
-    rows = 0
-    try:
-        with open_binary(path) as f:
-            text = io.TextIOWrapper(f, encoding="utf-8", errors="corpus-cp1252", newline="")
-            rows = sum(1 for row in csv.reader(text, delimiter=delimiter_of(first)) if any(row))
-    except (*READ_ERRORS, csv.Error):
-        pass  # as in _count
-    return max(rows - 1, 0)
-
-
-def _count(path: str | Path, pattern: re.Pattern[bytes]) -> int:
+def _count(path: str | Path, pattern: re.Pattern[bytes], max_expansion: int) -> int:
     found, tail = 0, b"\n"
     try:
-        with open_binary(path) as f:
+        with open_binary(path, max_expansion) as f:
             while chunk := f.read(1 << 20):
                 buf = tail + chunk
                 found += sum(1 for m in pattern.finditer(buf) if m.end() > len(tail))

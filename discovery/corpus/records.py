@@ -15,6 +15,7 @@ Policy, decided once here for every format:
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -29,6 +30,14 @@ class CorpusConfig:
     max_record_bytes: int = 4_000_000  # a record (JSON line, BibTeX entry...) over this is skipped
     # unread: an abstract at the limit plus the long metadata an OpenAlex work carries
     sample_bytes: int = 64 * 1024  # how much of the (decompressed) file format detection reads
+    # Denial-of-service bounds (a 1 MB gzip of 1 GB of newlines took minutes): reading stops with
+    # an error after this many blank lines in a row, or after more blank lines than this plus ten
+    # for each line of text; real files have a few between records.
+    max_blank_lines: int = 10_000
+    # A compressed file may decompress to this many times its size (at least 1 MB of it); text
+    # compresses 3-10x, a compression bomb 1,000x.
+    max_expansion: int = 100
+    max_field_lines: int = 1_000  # a quoted CSV field spanning more lines is not an abstract
 
 
 @dataclass
@@ -48,6 +57,9 @@ class Record:
 class RecordError:
     location: str  # human-readable: "line 12", "record 7 (line 40)"
     reason: str  # "missing title", "invalid JSON: Expecting ',' delimiter at column 80"
+
+
+FINGERPRINT_MAX_CHARS = 300  # the length of the papers table's fingerprint column
 
 
 class FormatError(ValueError):
@@ -105,8 +117,11 @@ def parse_year(value) -> int | None:
 
 
 def clean_url(value: str) -> str:
+    """The URL if it is http(s) and free of control and format characters (a U+202E in a link's
+    text makes it read as another address)."""
     value = value.strip()
-    return value if _HTTP.fullmatch(value) else ""
+    hidden = any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
+    return value if _HTTP.fullmatch(value) and not hidden else ""
 
 
 def flip_name(name: str) -> str:
@@ -221,13 +236,24 @@ def dedup_keys(record: Record) -> list[str]:
     keys = [f"doi:{record.doi}"] if record.doi else []
     if record.arxiv_id:
         keys.append(f"arxiv:{record.arxiv_id}")
-    return keys + [f"title:{title_key(record.title)}"]
+    return [bounded_key(k) for k in keys + [f"title:{title_key(record.title)}"]]
 
 
 def fingerprint(record: Record) -> str:
-    """The deduplication key: 'doi:<doi>', else 'arxiv:<id>', else 'title:<normalised title>'.
+    """The deduplication key: 'doi:<doi>', else 'arxiv:<id>', else 'title:<normalised title>',
+    at most FINGERPRINT_MAX_CHARS long (see bounded_key).
 
     The year does not take part: the same paper appears with different years (arXiv preprint,
     then the conference or journal version) far more often than two different papers share a
     whole title, and a record from the plain-text format has no year at all."""
     return dedup_keys(record)[0]
+
+
+def bounded_key(key: str) -> str:
+    """The key itself when it fits the database column, else its prefix and a hash of the whole
+    key: a 440-character title overflowed the column on PostgreSQL and blocked the import. Keys
+    that fit are unchanged, so papers stored before keep matching."""
+    if len(key) <= FINGERPRINT_MAX_CHARS:
+        return key
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+    return f"{key[:FINGERPRINT_MAX_CHARS - len(digest) - 1]}~{digest}"

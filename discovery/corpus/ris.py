@@ -35,7 +35,7 @@ def read_ris(path: str | Path, config: CorpusConfig) -> Iterator[Record | Record
     tags: dict[str, list[str]] | None = None
     number = first = size = 0
     last = ""
-    for line in iter_lines(path, config.max_record_bytes):
+    for line in iter_lines(path, config):
         match = TAG.match(line.text.rstrip("\r\n")) if line.text is not None else None
         tag = match.group(1) if match else ""
         if tag == "TY" and tags is not None:

@@ -4,27 +4,35 @@ is skipped without being held in memory), so that a reader's memory does not gro
 
 A line that is not valid UTF-8 is decoded byte by byte as Windows-1252 (a superset of Latin-1
 for text), which recovers 'Müller' from a Latin-1 export instead of losing the record; the first
-such line of a file is logged as a warning."""
+such line of a file is logged as a warning.
+
+Hostile files are bounded here for every reader: a compressed file stops at CorpusConfig.
+max_expansion times its size (a 1 MB gzip of 1 GB of newlines), a run of blank lines at
+max_blank_lines, and a file whose line ends are carriage returns only (old Mac exports) is read
+as if they were newlines."""
 from __future__ import annotations
 
 import bz2
 import codecs
 import contextlib
 import gzip
+import io
 import logging
 import lzma
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from discovery.corpus.records import FormatError
+from discovery.corpus.records import CorpusConfig, FormatError
 
 log = logging.getLogger(__name__)
 _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 # What a corrupt or truncated compressed stream raises part-way through a file.
 READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 CHUNK = 1 << 16
+_CR_TO_LF = bytes.maketrans(b"\r", b"\n")
 
 
 def _windows_1252(exc: UnicodeDecodeError) -> tuple[str, int]:
@@ -36,11 +44,16 @@ codecs.register_error("corpus-cp1252", _windows_1252)
 
 
 class CorruptInput(Exception):
-    """The rest of the file cannot be read (a truncated or corrupt compressed stream)."""
+    """The rest of the file cannot or should not be read (a truncated or corrupt compressed
+    stream, a compression bomb, a flood of blank lines); the reader ends with this error."""
 
-    def __init__(self, location: str, error: Exception):
-        super().__init__(f"cannot read the rest of the file: {error}")
+    def __init__(self, location: str, reason: str):
+        super().__init__(reason)
         self.location = location
+
+
+class ExpansionLimit(OSError):
+    """A compressed file decompressing to more than CorpusConfig.max_expansion times its size."""
 
 
 class Line(NamedTuple):
@@ -48,18 +61,46 @@ class Line(NamedTuple):
     text: str | None  # None: longer than the cap, skipped unread
 
 
+class _Decompressed(io.RawIOBase):
+    """The decompressed bytes of a file, counted against a limit; carriage returns become
+    newlines when the first piece of the file has carriage returns and no newline."""
+
+    def __init__(self, source: BinaryIO, limit: int | None, expansion: int):
+        super().__init__()
+        self.source, self.limit, self.expansion = source, limit, expansion
+        self.total, self.cr_lines = 0, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        # read1: a broken stream then loses only the piece it broke in, not a whole buffer
+        data = self.source.read1(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.total += n
+        if self.limit is not None and self.total > self.limit:
+            raise ExpansionLimit(f"it decompresses to over {self.limit:,} bytes, more than {self.expansion} times "
+                                 "its size (a compression bomb?)")
+        if self.cr_lines is None:
+            self.cr_lines = b"\r" in data and b"\n" not in data
+        if self.cr_lines:
+            buffer[:n] = data.translate(_CR_TO_LF)
+        return n
+
+
 @contextlib.contextmanager
-def open_binary(path: str | Path) -> Iterator[BinaryIO]:
-    """The file's decompressed bytes."""
+def open_binary(path: str | Path, max_expansion: int = CorpusConfig.max_expansion) -> Iterator[BinaryIO]:
+    """The file's decompressed bytes; reading past max_expansion times the size of a compressed
+    file (counting at least 1 MB) raises ExpansionLimit."""
     with open(path, "rb") as raw:
-        head = raw.read(6)
+        magic = raw.read(6)
         raw.seek(0)
-        opener = next((op for magic, op in _OPENERS.items() if head.startswith(magic)), None)
-        if opener is None:
-            yield raw
-        else:
-            with opener(raw, "rb") as unpacked:
-                yield unpacked
+        opener = next((op for start, op in _OPENERS.items() if magic.startswith(start)), None)
+        with opener(raw, "rb") if opener else contextlib.nullcontext(raw) as unpacked:
+            limit = max(os.fstat(raw.fileno()).st_size, 1 << 20) * max_expansion if opener else None
+            with io.BufferedReader(_Decompressed(unpacked, limit, max_expansion), buffer_size=CHUNK) as stream:
+                yield stream
 
 
 def read_sample(path: str | Path, size: int) -> str:
@@ -86,30 +127,56 @@ def _warn_once(path, where: str, warned: list) -> None:
         warned.append(where)
 
 
-def iter_lines(path: str | Path, max_bytes: int) -> Iterator[Line]:
-    """Decoded lines (with their newline). Raises CorruptInput where the stream breaks."""
+def iter_lines(path: str | Path, config: CorpusConfig) -> Iterator[Line]:
+    """Decoded lines (with their newline). Raises CorruptInput where the stream breaks, and where
+    blank lines pass the bounds of CorpusConfig.max_blank_lines."""
     warned: list = []
     number = 0
-    with open_binary(path) as f:
+    blanks = _BlankLines(config.max_blank_lines)
+    with open_binary(path, config.max_expansion) as f:
         while True:
             try:
-                raw = f.readline(max_bytes + 1)
-                if len(raw) > max_bytes and not raw.endswith(b"\n"):
+                raw = f.readline(config.max_record_bytes + 1)
+                if len(raw) > config.max_record_bytes and not raw.endswith(b"\n"):
                     _skip_line(f)
                     number += 1
+                    blanks.count(number, False)
                     yield Line(number, None)
                     continue
             except READ_ERRORS as exc:
-                raise CorruptInput(f"line {number + 1}", exc) from exc
+                raise CorruptInput(f"line {number + 1}", f"cannot read the rest of the file: {exc}") from exc
             if not raw:
                 return
             number += 1
+            blanks.count(number, raw.isspace())
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 _warn_once(path, f"line {number}", warned)
                 text = raw.decode("utf-8", "corpus-cp1252")
             yield Line(number, text.removeprefix("\ufeff") if number == 1 else text)
+
+
+class _BlankLines:
+    """Stops a file of blank lines, which costs a Python loop per line and yields nothing: more
+    than `limit` in a row, or in all more than `limit` plus ten for each line of text."""
+
+    def __init__(self, limit: int):
+        self.limit, self.run_start, self.blank, self.text = limit, 0, 0, 0
+
+    def count(self, number: int, blank: bool) -> None:
+        if not blank:
+            self.text += 1
+            self.run_start = 0
+            return
+        self.blank += 1
+        self.run_start = self.run_start or number
+        if number - self.run_start >= self.limit:
+            raise CorruptInput(f"line {self.run_start}", f"lines {self.run_start:,} to {number:,} are blank, over "
+                               f"{self.limit:,} in a row: the rest of the file was not read (padded with blank lines?)")
+        if self.blank > self.limit + 10 * self.text:
+            raise CorruptInput(f"line {number}", f"{self.blank:,} blank lines for {self.text:,} lines of text: "
+                               "the rest of the file was not read (padded with blank lines?)")
 
 
 def _skip_line(f: BinaryIO) -> None:
@@ -119,18 +186,18 @@ def _skip_line(f: BinaryIO) -> None:
             return
 
 
-def iter_chunks(path: str | Path, size: int = CHUNK) -> Iterator[str]:
+def iter_chunks(path: str | Path, size: int = CHUNK, max_expansion: int = CorpusConfig.max_expansion) -> Iterator[str]:
     """The decoded text in pieces of about `size` characters. Raises CorruptInput on a broken
     stream (location: the byte offset, since lines are not counted here)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     warned: list = []
     offset = 0
-    with open_binary(path) as f:
+    with open_binary(path, max_expansion) as f:
         while True:
             try:
                 raw = f.read(size)
             except READ_ERRORS as exc:
-                raise CorruptInput(f"byte {offset:,}", exc) from exc
+                raise CorruptInput(f"byte {offset:,}", f"cannot read the rest of the file: {exc}") from exc
             state = decoder.getstate()
             try:
                 text = decoder.decode(raw, final=not raw)

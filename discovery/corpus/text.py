@@ -27,9 +27,12 @@ _BLOCK = re.compile(_TAG.format(names="|".join(_BLOCK_TAGS.split())), re.IGNOREC
 _NAMESPACED = re.compile(r"</?[A-Za-z][\w.-]*:[A-Za-z][\w.-]*(?=[\s/>])[^<>]*>")
 _DANGEROUS = re.compile(r"<(script|style)\b[^<>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
+# Control and zero-width characters, and the bidirectional controls (Unicode's Bidi_Control set:
+# U+202E made a title read backwards from where it was; plain titles need none of them).
+_INVISIBLE_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Anything that may need more than whitespace collapsing; most abstracts have none of it.
-_NEEDS_WORK = re.compile(r"[\\$<&{}~^`\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
+_NEEDS_WORK = re.compile(f"[\\\\$<&{{}}~^`{_INVISIBLE_CHARS}]")
 
 
 def strip_html(text: str) -> str:

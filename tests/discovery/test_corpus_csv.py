@@ -1,7 +1,7 @@
 """CSV with a header: column aliases, delimiters, multi-line fields, missing columns, bad rows."""
 import pytest
 
-from discovery.corpus import CorpusConfig, FormatError, read_records
+from discovery.corpus import CorpusConfig, FormatError, count_records, read_records
 from tests.discovery.test_corpus_helpers import FIXTURES, read, write
 
 
@@ -44,3 +44,40 @@ def test_it_reports_a_field_over_csvs_own_limit_and_reads_on(tmp_path):
     records, errors = read(path)
     assert [r.title for r in records] == ["B"]
     assert errors[0].location == "row 1 (line 2)" and "invalid CSV: field larger than field limit" in errors[0].reason
+
+
+def test_an_unterminated_quote_is_reported_and_the_rows_after_it_kept(tmp_path):
+    # Issue 15 item 21: the quote swallowed the next rows into one bogus title, 0 failures reported.
+    path = write(tmp_path, "quote.csv", 'title,abstract\nGood one,First.\n"Broken title,its abstract\n'
+                                        "Good two,Second.\nGood three,Third.\n")
+    records, errors = read(path)
+    assert [(r.title, r.abstract) for r in records] == [
+        ("Good one", "First."), ("Good two", "Second."), ("Good three", "Third.")]
+    assert [e.location for e in errors] == ["row 2 (line 3)"] and "unterminated quote" in errors[0].reason
+
+
+def test_a_quote_closed_by_a_later_row_does_not_merge_the_rows(tmp_path):
+    path = write(tmp_path, "merge.csv", 'title,abstract\n"Broken title,its abstract\n"Good two",Second.\n'
+                                        "Good three,Third.\n")
+    records, errors = read(path)
+    assert [r.title for r in records] == ["Good two", "Good three"]
+    assert [e.location for e in errors] == ["row 1 (line 2)"] and "unterminated quote" in errors[0].reason
+
+
+def test_an_oversized_multi_line_field_is_one_error_and_the_rows_around_it_are_kept(tmp_path):
+    # The field's lines used to become a junk 'BBBB...' paper and mangle the last good row.
+    huge = "\n".join(["B" * 99] * 2_000)
+    path = write(tmp_path, "huge.csv", f'title,abstract\nGood one,First.\nHuge,"{huge}"\nGood two,Second.\n')
+    records, errors = read(path, config=CorpusConfig(max_record_bytes=50_000))
+    assert [(r.title, r.abstract) for r in records] == [("Good one", "First."), ("Good two", "Second.")]
+    assert [e.location for e in errors] == ["row 2 (line 3)"] and "too large" in errors[0].reason
+    assert "lines 3-2,002" in errors[0].reason
+
+
+def test_a_legitimate_multi_line_field_is_still_read(tmp_path):
+    path = write(tmp_path, "ok.csv", 'title,abstract,year\nOne,"Line one,\nline two ""quoted"",\nthree",2020\n'
+                                     'Two,"a, b",2021\n')
+    records, errors = read(path)
+    assert errors == [] and [(r.title, r.abstract, r.year) for r in records] == [
+        ("One", 'Line one, line two "quoted", three', 2020), ("Two", "a, b", 2021)]
+    assert count_records(path) == 2

@@ -1,6 +1,6 @@
 """JSON Lines and JSON documents (generic dialect): good input, every malformed case, streaming."""
-import logging
 import json
+import logging
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_it_streams_a_json_array_across_any_chunk_boundary(tmp_path, monkeypatch
     papers = [{"title": f'Paper {i} with "quotes", ] and {{ in it', "abstract": "é" * (i % 7), "year": 2000 + i % 20}
               for i in range(60)]
     path = write(tmp_path, "many.json", json.dumps(papers, indent=1))
-    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p: source.iter_chunks(p, size=7))
+    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p, **kw: source.iter_chunks(p, size=7, **kw))
     records, errors = read(path)
     assert errors == [] and [r.title for r in records] == [p["title"] for p in papers]
     assert [r.year for r in records] == [p["year"] for p in papers]
@@ -94,7 +94,7 @@ def test_it_reads_a_pretty_printed_array_fixture():
 def test_it_reports_a_malformed_array_item_and_a_truncated_end(tmp_path, monkeypatch):
     path = write(tmp_path, "broken.json", '[{"title": "A", "abstract": "x"},\n'
                  '{"title": "B" "abstract": "missing comma"},\n{"title": "C", "abstract": "y"},\n{"title": "D", "abs')
-    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p: source.iter_chunks(p, size=5))
+    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p, **kw: source.iter_chunks(p, size=5, **kw))
     records, errors = read(path)
     assert [r.title for r in records] == ["A", "C"]
     assert [e.location for e in errors] == ["record 2 (line 2)", "record 4 (line 4)"]
@@ -104,7 +104,7 @@ def test_it_reports_a_malformed_array_item_and_a_truncated_end(tmp_path, monkeyp
 def test_it_skips_an_array_item_over_the_record_limit(tmp_path, monkeypatch):
     papers = [{"title": "Big", "abstract": "z" * 5000}, {"title": "Small", "abstract": "ok"}]
     path = write(tmp_path, "big.json", json.dumps(papers))
-    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p: source.iter_chunks(p, size=64))
+    monkeypatch.setattr(jsonfmt, "iter_chunks", lambda p, **kw: source.iter_chunks(p, size=64, **kw))
     records, errors = read(path, config=CorpusConfig(max_record_bytes=1000))
     assert [r.title for r in records] == ["Small"]
     assert errors[0].reason.startswith("record too large")

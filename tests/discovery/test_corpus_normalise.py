@@ -1,7 +1,7 @@
 """Normalisation of LaTeX and HTML to plain text, and the deduplication fingerprint."""
 import pytest
 
-from discovery.corpus import Record, dedup_keys, fingerprint, normalise_text
+from discovery.corpus import FINGERPRINT_MAX_CHARS, Record, dedup_keys, fingerprint, normalise_text
 
 
 @pytest.mark.parametrize("raw, plain", [
@@ -54,3 +54,23 @@ def test_the_title_fingerprint_ignores_year_case_accents_and_punctuation():
 ])
 def test_it_survives_deep_nesting_and_unclosed_markup(hostile):
     assert isinstance(normalise_text(hostile), str)
+
+
+def test_a_long_title_gives_a_fingerprint_that_fits_the_column():
+    # Issue 15 item 16: 'title:' + a 440-character title overflowed the 300-character column.
+    base = "A Study of " + "very " * 85
+    long_one, long_two = Record(title=base + "long titles"), Record(title=base + "longer titles")
+    assert len(long_one.title) > 440 and len(fingerprint(long_one)) == FINGERPRINT_MAX_CHARS == 300
+    assert fingerprint(long_one) != fingerprint(long_two)  # same first 300 characters, different papers
+    assert fingerprint(long_one) == fingerprint(Record(title=base.upper() + "LONG TITLES!"))
+    assert fingerprint(long_one).startswith("title:a study of very very")
+    assert len(dedup_keys(long_one)[-1]) == 300
+    short = Record(title="x" * 294)  # keys up to the limit are unchanged: stored papers keep matching
+    assert fingerprint(short) == "title:" + "x" * 294
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                                     "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"])
+def test_it_strips_bidirectional_controls(control):
+    # Issue 15 item 24: U+202E turned 'gpj.exe' into a title that reads differently than it is.
+    assert normalise_text(f"Invoice {control}gpj.exe{control} paper") == "Invoice gpj.exe paper"
