@@ -1,4 +1,2 @@
-"""The Django project. Importing the Celery app here makes `shared_task` bind to it."""
-from worker.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The Django project: the site, its JSON API and the job rows the Celery workers run. Tasks are
+sent by name through webapp.celery_app; the worker package imports this one, never the reverse."""

@@ -1,5 +1,5 @@
-"""A small cache-based rate limiter and a Server-Timing header, shared by the browser views
-and the JSON API.
+"""HTTP plumbing every app's views and API routers share: a small cache-based rate limiter, a
+Server-Timing header, and the API's error shapes.
 
 The limiter is a fixed window counter in the shared Redis cache: `cache.add` starts the window
 (atomic: only the first request of a window creates the key), `cache.incr` counts. A fixed window
@@ -14,14 +14,12 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
-
-# Requests per window and client for each limited scope; settings.RATE_LIMITS overrides any of
-# them (0 switches a scope off, e.g. for a load test).
-DEFAULT_LIMITS = {"search": (120, 60), "import": (20, 3600)}
+from ninja import Field, Schema
 
 
 def limit_of(scope: str) -> tuple[int, int]:
-    return getattr(settings, "RATE_LIMITS", {}).get(scope, DEFAULT_LIMITS[scope])
+    """(requests, window seconds) per client for a limited scope (settings.RATE_LIMITS; 0 = off)."""
+    return settings.RATE_LIMITS[scope]
 
 
 def client_key(request: HttpRequest) -> str:
@@ -84,3 +82,16 @@ def server_timing(view):
         add_server_timing(response, "app", (time.perf_counter() - start) * 1000)
         return response
     return wrapper
+
+
+class Message(Schema):
+    message: str
+
+
+class ValidationOut(Schema):
+    message: str
+    errors: dict[str, str] = Field(description="one message per invalid field")
+
+
+# The error answers an API operation documents (the root's handlers give them this shape).
+ERRORS = {400: Message, 401: Message, 404: Message, 422: ValidationOut, 429: Message}

@@ -20,7 +20,10 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# The project's apps come first so that their templates (registration/login.html ...) win over
+# the admin's of the same name.
 INSTALLED_APPS = [
+    "webapp.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -28,11 +31,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not from a CDN
+    "webapp.jobs",
     "webapp.papers",
-    "webapp.ui",
-    "webapp.api",
+    "webapp.imports",
     "webapp.reports",
     "webapp.ideas",
+    "webapp.site",
+    "webapp.api",
 ]
 
 MIDDLEWARE = [
@@ -53,7 +58,7 @@ WSGI_APPLICATION = "webapp.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "webapp" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -96,7 +101,6 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "webapp" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -143,13 +147,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 3000)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 3600)
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A job whose worker stopped sending heartbeats for this long is re-queued by beat.
+# A job whose worker stopped sending heartbeats for this long is re-queued by beat. A running
+# job's heartbeat is written every JOB_HEARTBEAT_S by a thread (webapp.jobs.lifecycle), so a live
+# worker inside one long step never looks stale.
 JOB_STALE_AFTER_S = env_int("JOB_STALE_AFTER_S", 120, minimum=10)
+JOB_HEARTBEAT_S = env_int("JOB_HEARTBEAT_S", 15, minimum=1)
+if JOB_HEARTBEAT_S * 3 > JOB_STALE_AFTER_S:
+    raise ImproperlyConfigured(f"JOB_HEARTBEAT_S={JOB_HEARTBEAT_S} must be at most a third of "
+                               f"JOB_STALE_AFTER_S={JOB_STALE_AFTER_S}, or live jobs would look stale")
 
-# Soft time limit of a novelty report on the llm queue (the hard limit is 30 s more).
+# Soft time limits of a novelty report and of an idea run on the llm queue (the hard limits are
+# 30 s more).
 REPORT_TIME_LIMIT_S = env_int("REPORT_TIME_LIMIT_S", 120, minimum=10)
+IDEAS_TIME_LIMIT_S = env_int("IDEAS_TIME_LIMIT_S", 300, minimum=10)
+# The llm-queue worker loads the model when its process starts (the launcher sets it).
+LLM_PRELOAD = env_bool("LLM_PRELOAD", False)
 
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 500, minimum=1)
 # Papers per indexing task: small enough that a killed worker loses little, large enough

@@ -7,7 +7,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api_urls()),
+    path("", include("webapp.papers.urls")),
+    path("", include("webapp.imports.urls")),
     path("", include("webapp.reports.urls")),
     path("", include("webapp.ideas.urls")),
-    path("", include("webapp.ui.urls")),
+    path("", include("webapp.accounts.urls")),
+    path("", include("webapp.site.urls")),
 ]

@@ -1,45 +1,69 @@
-"""Celery tasks: load by id, call a service, record state. Nothing else lives here."""
+"""Celery tasks: load by id, call one service. Nothing else lives here; the web sends these by
+name (webapp.jobs.lifecycle.task_send), so the names are the interface.
+
+acks_late + reject_on_worker_lost: a worker killed mid-job gets the message redelivered; the
+compare-and-set claim on the job row makes a second delivery harmless. A soft time limit raises
+inside the job, which marks it failed with the reason; the hard limit backs it."""
 from celery import shared_task
+from django.conf import settings
 
-from webapp.papers import indexing, services
+from webapp.ideas import services as ideas
+from webapp.imports import services as imports
+from webapp.jobs import lifecycle
+from webapp.reports import services as reports
 
-RETRIES = 3
+INDEX_RETRIES = 3
+_KEEP = dict(acks_late=True, reject_on_worker_lost=True)
 
 
-# acks_late + reject_on_worker_lost: a worker killed mid-import gets the message redelivered;
-# the compare-and-set claim on the job row makes a second delivery harmless.
-@shared_task(name="papers.import_run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="papers.import_run", **_KEEP)
 def import_run(job_id: int) -> None:
-    services.import_job_run(job_id=job_id)
+    imports.import_job_run(job_id=job_id)
 
 
 @shared_task(name="papers.index_plan")
 def index_plan(job_id: int | None = None) -> int:
-    return indexing.index_job_plan(job_id=job_id)
+    return imports.import_index_plan(job_id=job_id)
 
 
 # Idempotent (a chunk only indexes papers still unindexed), so redelivery is harmless.
-@shared_task(name="papers.index_chunk", bind=True, acks_late=True, reject_on_worker_lost=True,
-             max_retries=RETRIES, default_retry_delay=10)
+@shared_task(name="papers.index_chunk", bind=True, max_retries=INDEX_RETRIES, default_retry_delay=10, **_KEEP)
 def index_chunk(self, ids: list[int], job_id: int | None = None) -> None:
     try:
-        indexing.papers_index_chunk(ids=ids, job_id=job_id)
+        last = imports.import_index_chunk(ids=ids, job_id=job_id)
     except Exception as exc:
-        if self.request.retries >= RETRIES:
-            services.job_fail(job_id=job_id, message=f"indexing failed: {exc}")
+        if self.request.retries >= INDEX_RETRIES:
+            imports.import_job_fail(job_id=job_id, message=f"indexing failed: {exc}")
             raise
         raise self.retry(exc=exc)
-    if job_id is not None and indexing.job_chunks_done(job_id=job_id):
+    if last:
         index_publish.delay(job_id)
 
 
 @shared_task(name="papers.index_publish", acks_late=True)
 def index_publish(job_id: int | None = None) -> int:
-    return indexing.index_publish(job_id=job_id)
+    return imports.import_index_publish()
 
 
-@shared_task(name="papers.requeue_stale")
-def requeue_stale() -> list[int]:
-    """Beat: put back jobs whose worker died; publish vectors stored but not yet published."""
-    indexing.index_publish_if_pending()
-    return services.import_jobs_requeue_stale()
+@shared_task(name="papers.index_publish_pending")
+def index_publish_pending() -> int | None:
+    """Beat: publish vectors stored but not yet published."""
+    return imports.import_index_publish_pending()
+
+
+@shared_task(name="llm.report_run", soft_time_limit=settings.REPORT_TIME_LIMIT_S,
+             time_limit=settings.REPORT_TIME_LIMIT_S + 30, **_KEEP)
+def report_run(report_id: int) -> None:
+    reports.report_run(report_id=report_id)
+
+
+@shared_task(name="llm.ideas_run", soft_time_limit=settings.IDEAS_TIME_LIMIT_S,
+             time_limit=settings.IDEAS_TIME_LIMIT_S + 30, **_KEEP)
+def ideas_run(run_id: int) -> None:
+    ideas.idea_run_run(run_id=run_id)
+
+
+@shared_task(name="jobs.requeue_stale")
+def requeue_stale() -> dict[str, list[int]]:
+    """Beat: put back jobs of every type whose worker died; fail those past their attempts."""
+    return lifecycle.jobs_requeue_stale()

@@ -4,8 +4,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.conftest import FIXTURES
-from webapp.api.services import token_create
-from webapp.papers.models import ImportJob
+from webapp.accounts.services import token_create
+from webapp.imports.models import ImportJob
 
 pytestmark = pytest.mark.django_db
 

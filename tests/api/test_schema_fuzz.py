@@ -10,7 +10,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from webapp.api.services import token_create
+from webapp.accounts.services import token_create
 from webapp.wsgi import application
 
 # The coverage phase would add every boundary case of every parameter on top of max_examples;

@@ -5,8 +5,9 @@ from celery.contrib.testing.worker import start_worker
 
 from tests.browser.conftest import screenshot
 from tests.conftest import FIXTURES
-from webapp.papers import ideation
-from webapp.papers.models import ImportJob, JobStatus
+from webapp.papers import search
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
 from worker.celery import app
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,10 @@ def worker(settings, tmp_path, transactional_db):
     when the product has it, else the job is done once imported."""
     settings.INDEX_DIR = tmp_path / "index"
     settings.INDEX_AFTER_IMPORT = _has_indexing()
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
     with start_worker(app, queues=["index"], perform_ping_check=False, concurrency=1, pool="solo"):
         yield
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 def sign_up(web, username: str) -> None:
@@ -51,9 +52,9 @@ def test_it_signs_up_uploads_and_watches_the_import_finish(web, worker):
     web.click("form.stacked button[type=submit]")
     web.wait_for_url("**/imports/*/")
     screenshot(web, "import-started")
-    web.wait_for_selector("#job[data-status=done], #job[data-status=failed]", timeout=120_000)
-    assert web.locator("#job-status").inner_text() == "Done", web.locator("#job").inner_text()
-    assert "4 created" in web.locator("#job-counts").inner_text()
+    web.wait_for_selector("#import-job[data-status=done], #import-job[data-status=failed]", timeout=120_000)
+    assert web.locator("#import-status").inner_text() == "Done", web.locator("#import-job").inner_text()
+    assert "4 created" in web.locator("#import-counts").inner_text()
     assert web.locator("table.failures tbody tr").count() == 3
     assert "missing title" in web.locator("table.failures").inner_text()
     screenshot(web, "import-finished")

@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser.conftest import screenshot
 from tests.ui.corpus import index_corpus, make_papers
-from webapp.papers import ideation
+from webapp.papers import search
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,7 +15,7 @@ def corpus(transactional_db, settings, tmp_path, monkeypatch):
     papers = make_papers()
     index_corpus(papers, settings, tmp_path, monkeypatch)
     yield papers
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 def test_it_searches_by_aspect_and_opens_a_paper(web, corpus):
@@ -79,7 +79,7 @@ def test_it_marks_a_report_idea_on_the_map(web, corpus, alice, monkeypatch):
     from webapp.reports import services
 
     monkeypatch.setattr("discovery.encoder.encode", fake_encode)  # the corpus's own encoder
-    services._calibration.cache_clear()
+    search._calibration.cache_clear()
     report = services.report_create(owner=alice, enqueue=False, problem="Predicting molecular properties is expensive",
                                     method="We propose a message passing graph network", findings="")
     services.report_run(report_id=report.pk)

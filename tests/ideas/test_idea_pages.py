@@ -7,10 +7,10 @@ import pytest
 from tests.fakes import fake_encode
 from tests.ui.corpus import index_corpus, make_papers
 from webapp.ideas import services
-from webapp.papers import ideation
-from webapp.reports import services as report_services
+from webapp.papers import search
 from webapp.ideas.models import IdeaRun
-from webapp.papers.models import JobStatus
+from webapp.jobs.lifecycle import JobRun
+from webapp.jobs.models import JobStatus
 from webapp.reports.models import NoveltyReport
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +25,9 @@ def corpus(settings, tmp_path, monkeypatch):
     papers = make_papers()
     index_corpus(papers, settings, tmp_path, monkeypatch)
     monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    report_services._calibration.cache_clear()
+    search._calibration.cache_clear()
     yield papers
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 @pytest.fixture
@@ -79,18 +79,15 @@ def test_it_starts_a_run_from_the_inspire_form(client, alice, django_capture_on_
     assert run.status == JobStatus.QUEUED and run.n == 3 and len(callbacks) == 1
 
 
-def test_it_runs_the_job_into_scored_ideas_each_with_a_novelty_report(alice, corpus):
+def test_it_runs_the_job_into_scored_ideas_each_with_a_novelty_report(alice, corpus, monkeypatch):
     from inference import load_engine
 
     run = services.idea_run_create(owner=alice, problem="Predicting molecular properties is expensive", n=2,
                                    enqueue=False)
     stages = []
-    original = services._stage
-    services._stage = lambda *a: (stages.append(a[2]), original(*a))
-    try:
-        done = services.idea_run_run(run_id=run.pk, engine=load_engine("stub"))
-    finally:
-        services._stage = original
+    original = JobRun.stage
+    monkeypatch.setattr(JobRun, "stage", lambda self, stage, **kw: (stages.append(stage), original(self, stage, **kw)))
+    done = services.idea_run_run(run_id=run.pk, engine=load_engine("stub"))
     assert done.status == JobStatus.DONE and len(done.ideas) == 2
     assert {"inspiring", "generating", "assessing", "ranking"} <= set(stages)
     for idea in done.ideas:

@@ -5,8 +5,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from tests.conftest import FIXTURES
-from webapp.papers import services
-from webapp.papers.models import ImportJob, JobStatus, Paper
+from webapp.imports import services
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
+from webapp.papers.models import Paper
 from worker.celery import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -24,17 +26,17 @@ def wait_finished(job_id: int, timeout: float = 60) -> ImportJob:
 
 @pytest.fixture(autouse=True)
 def fresh_index(settings, tmp_path):
-    from webapp.papers import ideation
+    from webapp.papers import search
 
     settings.INDEX_DIR = tmp_path / "index"
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
     yield
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 def test_it_imports_and_indexes_through_a_real_worker(alice):
     """Import, then segmentation and embedding (the real encoder) in chunks, then publish."""
-    from webapp.papers import ideation
+    from webapp.papers import search
 
     with start_worker(app, queues=["index"], perform_ping_check=False, concurrency=1, pool="solo"):
         job = services.import_job_create(path=str(FIXTURES / "import" / "mixed.jsonl"), owner=alice)
@@ -44,5 +46,5 @@ def test_it_imports_and_indexes_through_a_real_worker(alice):
     assert Paper.objects.count() == 4
     assert (job.index_done, job.index_total) == (4, 4)
     assert all(p.segmentation and not p.needs_indexing for p in Paper.objects.all())
-    hits = ideation.paper_search(q="retrieving passages reduces hallucination", aspect="all").hits
+    hits = search.paper_search(q="retrieving passages reduces hallucination", aspect="all").hits
     assert hits[0].paper.title == "Retrieval Augmented Generation"

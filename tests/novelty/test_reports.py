@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from tests.fakes import fake_encode
 from tests.ui.corpus import index_corpus, make_papers
-from webapp.papers import ideation
-from webapp.papers.models import JobStatus
+from webapp.papers import search
+from webapp.jobs import lifecycle
+from webapp.jobs.models import JobStatus
 from webapp.reports import services
 from webapp.reports.models import NoveltyReport
 
@@ -32,9 +33,9 @@ def corpus(settings, tmp_path, monkeypatch):
     papers = make_papers()
     index_corpus(papers, settings, tmp_path, monkeypatch)
     monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    services._calibration.cache_clear()
+    search._calibration.cache_clear()
     yield papers
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 @pytest.fixture
@@ -90,14 +91,15 @@ def test_it_marks_the_report_failed_at_the_time_limit(corpus, llm, alice, monkey
 
 def test_a_report_is_claimed_once_and_a_stale_one_is_requeued(corpus, llm, alice, monkeypatch):
     report = services.report_create(owner=alice, enqueue=False, **graph_idea())
-    assert services.report_claim(report_id=report.pk, token="a")
-    assert not services.report_claim(report_id=report.pk, token="b")  # held by a live worker
+    assert lifecycle.job_claim(NoveltyReport, report.pk, "a")
+    assert not lifecycle.job_claim(NoveltyReport, report.pk, "b")  # held by a live worker
     sent = []
-    monkeypatch.setattr("worker.report_tasks.report_run.delay", sent.append)
-    assert services.reports_requeue_stale() == []
+    monkeypatch.setattr(lifecycle, "task_send", lambda name, *args: sent.append((name, *args)))
+    assert lifecycle.jobs_requeue_stale()["reports.NoveltyReport"] == []
     long_ago = timezone.now() - timezone.timedelta(hours=1)
     NoveltyReport.objects.filter(pk=report.pk).update(heartbeat=long_ago, created_at=long_ago)
-    assert services.reports_requeue_stale() == [report.pk] and sent == [report.pk]
+    assert lifecycle.jobs_requeue_stale()["reports.NoveltyReport"] == [report.pk]
+    assert sent == [("llm.report_run", report.pk)]
     done = services.report_run(report_id=report.pk)  # the redelivery takes over the dead claim
     assert done.status == JobStatus.DONE and done.attempts == 2
     assert services.report_run(report_id=report.pk) is None  # a duplicate delivery does nothing

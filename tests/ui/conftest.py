@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import caches
 
 from tests.ui.corpus import index_corpus, make_papers
-from webapp.papers import ideation
+from webapp.papers import search
 
 
 @pytest.fixture(autouse=True)
@@ -14,9 +14,9 @@ def _fresh_index(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(caches["default"], "key_prefix", f"test-{uuid.uuid4().hex}")
     settings.INDEX_DIR = tmp_path / "empty-index"
     settings.RATE_LIMITS = {"search": (10_000, 60), "import": (10_000, 60)}
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
     yield
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from webapp.papers import ideation
+from webapp.papers import search
 from webapp.papers.models import IndexState, Paper
 
 HOSTILE = ('We study <script>window.pwned=1</script> injection. '
@@ -63,7 +63,7 @@ def _index_directly(papers: list[Paper], index_dir, monkeypatch) -> None:
                                years=[p.year or 0 for p in papers], venues=[p.venue for p in papers])
     version = index_set.save(force=True)
     IndexState.objects.filter(pk=IndexState.current().pk).update(version=version)
-    monkeypatch.setattr(ideation, "_query_vectors", lambda text: {s: v[0] for s, v in _fake_vectors(
+    monkeypatch.setattr(search, "_query_vectors", lambda text: {s: v[0] for s, v in _fake_vectors(
         [Paper(title=text, abstract=f"{text}. {text}. {text}")]).items()})
 
 
@@ -73,6 +73,6 @@ def index_corpus(papers: list[Paper], settings, tmp_path, monkeypatch) -> None:
     so the first three sentences stand for problem, method and findings, embedded with the
     fake encoder, and queries are embedded the same way."""
     settings.INDEX_DIR = tmp_path / "index"
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
     _index_directly(papers, settings.INDEX_DIR, monkeypatch)
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()

@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from webapp.api.models import ApiToken
+from webapp.accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -61,9 +61,9 @@ def test_it_creates_shows_once_and_revokes_api_tokens(client, alice, bob):
 
 
 def test_it_shows_every_job_to_staff_in_the_admin(client, alice, django_user_model):
-    from webapp.papers.models import ImportJob
+    from webapp.imports.models import ImportJob
 
     ImportJob.objects.create(owner=alice, path="/x", filename="alices.jsonl")
     admin = django_user_model.objects.create_superuser("root", "r@example.org", "pw long enough 1")
     client.force_login(admin)
-    assert "alices.jsonl" in client.get("/admin/papers/importjob/").text
+    assert "alices.jsonl" in client.get("/admin/imports/importjob/").text

@@ -5,7 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import FIXTURES
-from webapp.papers.models import ImportJob, JobStatus
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
 
 pytestmark = pytest.mark.django_db
 

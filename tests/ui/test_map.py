@@ -18,7 +18,7 @@ def test_it_serves_every_indexed_paper_as_a_point(client, corpus):
 
 
 def test_it_caches_the_projection_per_index_version(client, corpus, settings):
-    from webapp.ui.selectors import map_cache_dir
+    from webapp.papers.map import map_cache_dir
 
     client.get("/map/points/problem.json")
     cached = list(map_cache_dir().glob("v*-problem-*.npz"))
@@ -29,7 +29,7 @@ def test_it_caches_the_projection_per_index_version(client, corpus, settings):
 
 
 def test_it_gzips_the_points(client, corpus, monkeypatch):
-    from webapp.ui import selectors
+    from webapp.papers import map as selectors
 
     many = {"version": 1, "space": "paper", "ids": list(range(5000)), "x": [7] * 5000, "y": [9] * 5000}
     monkeypatch.setattr(selectors, "map_points", lambda space: many)

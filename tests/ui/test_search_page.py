@@ -58,7 +58,7 @@ def test_it_rejects_an_inverted_year_range_with_a_message(client, corpus):
 
 
 def test_it_paginates_and_keeps_the_search_in_page_links(client, corpus, monkeypatch):
-    from webapp.ui import views
+    from webapp.papers import views
 
     monkeypatch.setattr(views, "PER_PAGE", 2)
     response = client.get("/", {"q": "network", "aspect": "all"})

@@ -5,8 +5,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.conftest import FIXTURES
-from webapp.papers import services
-from webapp.papers.models import ImportJob, JobStatus, Paper
+from webapp.imports import services
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
+from webapp.papers.models import Paper
 
 MIXED = FIXTURES / "import" / "mixed.jsonl"
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,11 @@ import pytest
 from discovery.index import IndexSet
 from tests.conftest import FIXTURES
 from tests.fakes import fake_encode
-from webapp.papers import ideation, indexing, services
-from webapp.papers.models import ImportJob, JobStatus, Paper, PaperVectors
+from webapp.imports import services
+from webapp.papers import indexing, search
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
+from webapp.papers.models import Paper, PaperVectors
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +20,9 @@ def isolated_index(settings, tmp_path, monkeypatch):
     settings.INDEX_DIR = tmp_path / "index"
     settings.INDEX_AFTER_IMPORT = False
     monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
     yield
-    ideation._index_set.cache_clear()
+    search._index_set.cache_clear()
 
 
 def import_mixed() -> ImportJob:
@@ -28,9 +31,9 @@ def import_mixed() -> ImportJob:
 
 
 def index_everything(job_id=None) -> int:
-    indexing.papers_index_chunk(ids=indexing.unindexed_ids(), job_id=job_id)
-    version = indexing.index_publish()
-    ideation._index_set.cache_clear()  # as a fresh web process would see it (others poll every second)
+    services.import_index_chunk(ids=indexing.unindexed_ids(), job_id=job_id)
+    version = services.import_index_publish()
+    search._index_set.cache_clear()  # as a fresh web process would see it (others poll every second)
     return version
 
 
@@ -42,7 +45,7 @@ def test_it_stores_segmentation_and_vectors_and_publishes_them():
     assert [s["text"] for s in paper.segmentation][0] == "We study long documents."
     assert {s["aspect"] for s in paper.segmentation} <= {"problem", "method", "findings", "other"}
     assert not paper.needs_indexing
-    on_disk = IndexSet.open(ideation.settings.INDEX_DIR)
+    on_disk = IndexSet.open(search.settings.INDEX_DIR)
     assert sorted(on_disk.ids.tolist()) == sorted(Paper.objects.values_list("pk", flat=True))
 
 
@@ -57,7 +60,7 @@ def test_search_finds_a_paper_by_its_words_in_every_aspect_view():
     import_mixed()
     index_everything()
     for aspect in ("all", "problem", "method", "findings"):
-        page = ideation.paper_search(q="message passing molecules graphs", aspect=aspect)
+        page = search.paper_search(q="message passing molecules graphs", aspect=aspect)
         assert page.indexed and page.hits, aspect
         assert page.hits[0].paper.title == "Graph Networks for Chemistry", aspect
 
@@ -65,7 +68,7 @@ def test_search_finds_a_paper_by_its_words_in_every_aspect_view():
 def test_search_filters_by_year():
     import_mixed()
     index_everything()
-    page = ideation.paper_search(q="graphs molecules", year_min=2020)
+    page = search.paper_search(q="graphs molecules", year_min=2020)
     assert page.hits and all(h.paper.year >= 2020 for h in page.hits)
 
 
@@ -78,7 +81,7 @@ def test_a_changed_paper_is_embedded_again_and_a_deleted_one_leaves_the_index(tm
     assert indexing.unindexed_ids() == [Paper.objects.get(title="Graph Networks for Chemistry").pk]
     Paper.objects.filter(title="Sparse Attention for Long Documents").delete()
     index_everything()
-    hits = ideation.paper_search(q="proteins fold diffusion").hits
+    hits = search.paper_search(q="proteins fold diffusion").hits
     assert hits[0].paper.title == "Graph Networks for Chemistry"
     assert "Sparse Attention for Long Documents" not in [h.paper.title for h in hits]
 
@@ -92,8 +95,8 @@ def test_publishing_finishes_the_import_job_once_its_papers_are_in():
 
 
 def test_an_empty_query_and_an_empty_index_say_so():
-    assert ideation.paper_search(q="anything").indexed is False
+    assert search.paper_search(q="anything").indexed is False
     import_mixed()
     index_everything()
-    page = ideation.paper_search(q="   ")
+    page = search.paper_search(q="   ")
     assert page.indexed and page.hits == []

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.api.models import ApiToken
+from webapp.accounts.models import ApiToken
 
 
 @admin.register(ApiToken)

@@ -1,7 +1,7 @@
 """API authentication: a browser session (with its CSRF token on writes) or a bearer token."""
 from ninja.security import HttpBearer, SessionAuth
 
-from webapp.api import services
+from webapp.accounts import services
 
 
 class TokenAuth(HttpBearer):

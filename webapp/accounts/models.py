@@ -20,6 +20,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The table of the api app, where the model lived first (the move is state-only).
+        db_table = "api_apitoken"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -6,7 +6,7 @@ import secrets
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from webapp.api.models import ApiToken, token_digest
+from webapp.accounts.models import ApiToken, token_digest
 
 PREFIX = "isp_"  # recognisable in logs and by secret scanners
 

@@ -7,8 +7,9 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from webapp.api.auth import AUTH
+from webapp.accounts.auth import AUTH
 from webapp.ideas import selectors, services
+from webapp.papers.models import Paper
 
 router = Router(tags=["ideas"], auth=AUTH)
 
@@ -67,8 +68,6 @@ def inspire(request, body: InspireIn):
 @router.post("", response={201: RunOut, 400: MessageOut})
 def create(request, body: RunIn):
     """Queue an idea run; poll GET /api/ideas/{id} until status is done or failed."""
-    from webapp.papers.models import Paper
-
     paper = Paper.objects.filter(pk=body.paper_id).first() if body.paper_id else None
     try:
         run = services.idea_run_create(owner=request.auth, problem=body.problem, constraints=body.constraints,

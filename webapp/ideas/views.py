@@ -52,7 +52,7 @@ def idea_run_detail(request, run_id: int):
 def idea_run_progress(request, run_id: int):
     """The stage fragment htmx polls; once finished it tells the page to reload for the result."""
     run = selectors.idea_run_get(run_id=run_id, user=request.user)
-    response = render(request, "ideas/_progress.html", {"run": run})
+    response = render(request, "jobs/_progress.html", {"job": run})
     if run.is_finished:
         response["HX-Refresh"] = "true"
     return response

@@ -1,21 +1,171 @@
-"""Writes behind the browser and the API: storing an upload and turning it into an import job,
-and API tokens. The import itself is webapp.papers.services' job."""
+"""Writes for import jobs: store an upload, create the job, run it (read the file in batches into
+papers, resumable), then plan, track and publish its indexing (the HackSoftware styleguide:
+`<entity>_<action>`). The claim, heartbeat and failure handling are webapp.jobs.lifecycle's."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import uuid
 from pathlib import Path
+from typing import Callable, Iterator
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
 
-from discovery.corpus import FormatError, detect_format
-from webapp.papers.models import ImportJob
-from webapp.papers.services import ImportRejected, import_job_create
+from discovery.corpus import FORMATS, FormatError, Record, RecordError, count_records, detect_format, read_records
+from webapp.imports.models import MAX_FAILURES_KEPT, ImportJob, Stage
+from webapp.jobs.lifecycle import (JobRun, LostClaim, job_alive, job_claim, job_enqueue, job_fail, job_new_token,
+                                   job_running, task_send)
+from webapp.jobs.models import JobStatus
+from webapp.papers import indexing
+from webapp.papers.services import papers_upsert
 
+log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ImportRejected(ValueError):
+    """The file cannot be imported at all (unreadable, unknown format); names the problem."""
+
+
+def import_job_create(*, path: str, filename: str = "", fmt: str = "", owner=None, enqueue: bool = True) -> ImportJob:
+    if fmt and fmt not in FORMATS:
+        raise ImportRejected(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise ImportRejected(f"{path}: no such readable file")
+    job = ImportJob.objects.create(owner=owner, path=os.path.abspath(path), filename=filename or os.path.basename(path),
+                                   format=fmt)
+    if enqueue:
+        job_enqueue(job)
+    return job
+
+
+def import_job_run(*, job_id: int, on_batch: Callable[[ImportJob], None] | None = None) -> ImportJob | None:
+    """Import the job's file, resuming after the records already committed. Returns None when
+    another worker holds the job."""
+    token = job_new_token()
+    if not job_claim(ImportJob, job_id, token):
+        log.info("import job %s is held elsewhere, finished or out of attempts; nothing to do", job_id)
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+    with job_running(job, token) as run:
+        try:
+            _import(run, on_batch)
+        except (FormatError, OSError, EOFError) as exc:
+            job_fail(job, f"{job.filename}: {exc}", token=token)
+    return run.result()
+
+
+def _import(run: JobRun, on_batch) -> None:
+    job = run.job
+    fmt = job.format or detect_format(job.path)
+    if not job.total:
+        run.stage(Stage.COUNTING)
+        job.total = count_records(job.path, fmt)
+        run.update(total=job.total)
+    run.stage(Stage.IMPORTING)
+    for batch in _batches(read_records(job.path, fmt), start=job.done, size=settings.IMPORT_BATCH_SIZE):
+        _commit_batch(run, batch)
+        job.refresh_from_db()
+        if on_batch:
+            on_batch(job)
+    _job_finish(run)
+
+
+def _batches(items: Iterator, *, start: int, size: int) -> Iterator[list[tuple[int, Record | RecordError]]]:
+    """Numbered items in batches, skipping the `start` items a previous run committed."""
+    batch = []
+    for position, item in enumerate(items):
+        if position < start:
+            continue
+        batch.append((position, item))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _commit_batch(run: JobRun, batch: list[tuple[int, Record | RecordError]]) -> None:
+    """Upsert one batch and advance the job row in the same transaction, so a crash leaves
+    whole batches only and a rerun resumes exactly after the last one."""
+    job = run.job
+    with transaction.atomic():
+        if not run.held().select_for_update().exists():
+            raise LostClaim(f"import {job.pk} was taken over")
+        result = papers_upsert(items=batch, source=job.filename)
+        done = batch[-1][0] + 1
+        # The pre-count may be approximate (malformed lines); never show more done than total.
+        run.update(done=done, total=Greatest(F("total"), done), created=F("created") + result.created,
+                   updated=F("updated") + result.updated, skipped=F("skipped") + result.skipped,
+                   failed=F("failed") + len(result.failures),
+                   failures=(job.failures + result.failures)[:MAX_FAILURES_KEPT])
+
+
+def _job_finish(run: JobRun) -> None:
+    """Done, or on to indexing: new and changed papers go to the workers in chunks. Indexing is
+    a new phase with attempts of its own."""
+    if not settings.INDEX_AFTER_IMPORT:
+        run.finish(total=F("done"))
+        return
+    run.finish(JobStatus.INDEXING, total=F("done"), attempts=0)
+    transaction.on_commit(lambda: task_send("papers.index_plan", run.job.pk))
+
+
+def import_job_fail(*, job_id: int | None, message: str) -> None:
+    if job_id is not None:
+        job_fail(ImportJob(pk=job_id), message)
+
+
+def import_index_plan(*, job_id: int | None) -> int:
+    """Enqueue every paper still to index in chunks; the job row counts them (and the attempt:
+    beat plans a silent indexing job again). Returns the count."""
+    ids = indexing.unindexed_ids()
+    if job_id is not None:
+        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.INDEXING, index_total=len(ids), index_done=0,
+                                                   heartbeat=timezone.now(), attempts=F("attempts") + 1)
+    for chunk in indexing.chunked(ids, settings.INDEX_CHUNK_SIZE):
+        task_send("papers.index_chunk", chunk, job_id)
+    if not ids:
+        task_send("papers.index_publish", job_id)
+    return len(ids)
+
+
+def import_index_chunk(*, ids: list[int], job_id: int | None) -> bool:
+    """Index one chunk for the job (its heartbeat kept fresh meanwhile, however long the chunk
+    takes); True when it was the job's last chunk, so that publishing can follow."""
+    if job_id is None:
+        indexing.papers_index_chunk(ids=ids)
+        return False
+    with job_alive(ImportJob(pk=job_id)):
+        indexing.papers_index_chunk(ids=ids)
+    ImportJob.objects.filter(pk=job_id).update(index_done=F("index_done") + len(ids), heartbeat=timezone.now())
+    return ImportJob.objects.filter(pk=job_id, index_done__gte=F("index_total")).exists()
+
+
+def import_index_publish() -> int:
+    """Publish the stored vectors, then finish the indexing jobs whose papers are all in."""
+    version = indexing.index_publish()
+    _indexed_jobs_finish()
+    return version
+
+
+def import_index_publish_pending() -> int | None:
+    """Beat's safety net: publish vectors that no finished chunk got round to publishing."""
+    version = indexing.index_publish_if_pending()
+    _indexed_jobs_finish()
+    return version
+
+
+def _indexed_jobs_finish() -> None:
+    ImportJob.objects.filter(status=JobStatus.INDEXING, index_done__gte=F("index_total")).update(
+        status=JobStatus.DONE, finished_at=timezone.now())
 
 
 def safe_name(name: str) -> str:

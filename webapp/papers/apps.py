@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class PapersConfig(AppConfig):
     name = "webapp.papers"
     label = "papers"
-    verbose_name = "Papers and import jobs"
+    verbose_name = "Papers and their ideation-space data"

@@ -1,8 +1,9 @@
 """Indexing papers into the ideation space: segment, embed every aspect, store, publish.
 
-Chunks of papers are embedded by Celery tasks that any worker can take; the vectors and the
-segmentation are stored in the database (the source of truth), and a publish step folds the
-new vectors into the FAISS indexes on disk (one writer at a time, atomic versions)."""
+Chunks of papers are embedded by Celery tasks that any worker can take (webapp.imports plans
+them for an import job); the vectors and the segmentation are stored in the database (the source
+of truth), and a publish step folds the new vectors into the FAISS indexes on disk (one writer at
+a time, atomic versions)."""
 from __future__ import annotations
 
 import functools
@@ -14,12 +15,11 @@ from typing import Callable, Iterator
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 import discovery
 from discovery import ASPECTS
-from webapp.papers.models import ImportJob, IndexState, JobStatus, Paper, PaperVectors
+from webapp.papers.models import IndexState, Paper, PaperVectors
 
 log = logging.getLogger(__name__)
 SPACES = ("paper",) + ASPECTS
@@ -34,30 +34,13 @@ def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-def index_job_plan(*, job_id: int | None) -> int:
-    """Enqueue every paper still to index in chunks; the job row counts them. Returns the count."""
-    from worker.tasks import index_chunk, index_publish
-
-    ids = unindexed_ids()
-    if job_id is not None:
-        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.INDEXING, index_total=len(ids), index_done=0,
-                                                   heartbeat=timezone.now())
-    for chunk in chunked(ids, settings.INDEX_CHUNK_SIZE):
-        index_chunk.delay(chunk, job_id)
-    if not ids:
-        index_publish.delay(job_id)
-    return len(ids)
-
-
-def papers_index_chunk(*, ids: list[int], job_id: int | None = None) -> int:
+def papers_index_chunk(*, ids: list[int]) -> int:
     """Segment and embed the papers of one chunk that still need it; idempotent, so a chunk
     redelivered after a crash only does what is left. Returns how many were indexed."""
     papers = list(Paper.objects.filter(pk__in=ids, indexed_hash=""))
     if papers:
         segmentations, vectors = embed_papers(papers)
         _store(papers, segmentations, vectors)
-    if job_id is not None:
-        ImportJob.objects.filter(pk=job_id).update(index_done=F("index_done") + len(ids), heartbeat=timezone.now())
     return len(papers)
 
 
@@ -93,10 +76,6 @@ def _store(papers: list[Paper], segmentations: list[list[dict]], vectors: dict[s
                     **{f"{s}_vec": vectors[s][row].astype(np.float16).tobytes() for s in SPACES}})
 
 
-def job_chunks_done(*, job_id: int) -> bool:
-    return ImportJob.objects.filter(pk=job_id, index_done__gte=F("index_total")).exists()
-
-
 def index_publish_if_pending() -> int | None:
     """Beat's safety net: publish vectors that no finished chunk got round to publishing."""
     if PaperVectors.objects.filter(updated_at__gte=IndexState.current().published_at).exists():
@@ -104,10 +83,9 @@ def index_publish_if_pending() -> int | None:
     return None
 
 
-def index_publish(*, job_id: int | None = None, full: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> int:
+def index_publish(*, full: bool = False, progress: Callable[[int, int], None] | None = None) -> int:
     """Fold vectors stored since the last publish into the on-disk indexes (or rebuild them
-    all with `full`), then finish the jobs whose papers are all in. Returns the new version."""
+    all with `full`). Returns the new version."""
     IndexState.current()
     # The row lock makes publishes take turns (on every machine): two at once would each
     # add their rows to the same old version and the second save would drop the first's.
@@ -137,8 +115,6 @@ def _publish(state: IndexState, full: bool, progress) -> int:
 
     calibration_for(index_set)
     IndexState.objects.filter(pk=state.pk).update(published_at=started, version=version)
-    ImportJob.objects.filter(status=JobStatus.INDEXING, index_done__gte=F("index_total")).update(
-        status=JobStatus.DONE, finished_at=timezone.now())
     return version
 
 

@@ -1,15 +1,10 @@
-"""Papers, their ideation-space data, and the jobs that import and index them."""
+"""Papers, their ideation-space data (segmentation and vectors), and the published index state."""
 from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-# Failures kept on a job row; past this only the count grows, so that a file of a
-# million broken lines cannot bloat the row.
-MAX_FAILURES_KEPT = 1000
 
 
 class Paper(models.Model):
@@ -75,61 +70,3 @@ class IndexState(models.Model):
         state, _ = cls.objects.get_or_create(pk=1, defaults={"published_at": timezone.make_aware(
             timezone.datetime(2000, 1, 1))})
         return state
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    INDEXING = "indexing", "Indexing"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class ImportJob(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="import_jobs")
-    path = models.CharField(max_length=1000, help_text="file on the server (uploads are stored in DATA_DIR)")
-    filename = models.CharField(max_length=300, help_text="the name the user knows the file by")
-    format = models.CharField(max_length=20, blank=True, help_text="empty: detected from the content")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
-    error = models.TextField(blank=True, help_text="why the whole job failed, if it did")
-    done = models.PositiveIntegerField(default=0, help_text="records read and committed")
-    total = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    failures = models.JSONField(default=list, blank=True, help_text='[{"location": ..., "reason": ...}]')
-    index_done = models.PositiveIntegerField(default=0)
-    index_total = models.PositiveIntegerField(default=0)
-    # Which worker holds the job, and when it last showed signs of life.
-    claim = models.CharField(max_length=64, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"import #{self.pk} {self.filename} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.done / self.total) if self.total else (100 if self.is_finished else 0)
-
-    def is_stale(self, now=None) -> bool:
-        from django.conf import settings as s
-
-        now = now or timezone.now()
-        return self.heartbeat is None or (now - self.heartbeat).total_seconds() > s.JOB_STALE_AFTER_S
-
-    def summary(self) -> str:
-        return (f"{self.created} created, {self.updated} updated, {self.skipped} unchanged, "
-                f"{self.failed} failed")

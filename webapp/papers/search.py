@@ -1,5 +1,5 @@
-"""Reads over the ideation space for the browser and the API: search, similar papers, the
-vectors behind the map. A thin layer over the Django-free `discovery.search`: it holds the
+"""Search over the ideation space for the browser and the API: search, similar papers, the
+vectors behind the map, the corpus's novelty calibration. A thin layer over the Django-free `discovery.search`: it holds the
 on-disk indexes open per process (reloading when a worker publishes a new version) and turns
 ids into Paper rows."""
 from __future__ import annotations
@@ -122,6 +122,19 @@ def aspect_vectors(aspect: str) -> tuple[np.ndarray, np.ndarray]:
     space = "paper" if _view(aspect) == "all" else aspect
     ids = idx.ids
     return ids, idx.reconstruct(space, ids)
+
+
+@functools.lru_cache(maxsize=2)
+def _calibration(root: str, version: int):
+    from discovery.novelty import calibration_for
+
+    return calibration_for(index_set())
+
+
+def index_calibration(idx):
+    """The corpus's own nearest-neighbour similarities that calibrate novelty scores, once per
+    index version (the publish step computed them already)."""
+    return _calibration(str(idx.root), idx.version)
 
 
 def _view(aspect: str) -> str:

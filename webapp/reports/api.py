@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
-from webapp.api.auth import AUTH
+from webapp.accounts.auth import AUTH
 from webapp.reports import selectors, services
 
 router = Router(tags=["reports"], auth=AUTH)

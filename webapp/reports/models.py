@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from webapp.papers.models import JobStatus
+from webapp.jobs.models import Job
 
 
 class Stage(models.TextChoices):
@@ -17,31 +16,27 @@ class Stage(models.TextChoices):
     WRITING = "writing", "Writing the rationale"
 
 
-class NoveltyReport(models.Model):
+class NoveltyReport(Job):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="novelty_reports")
     text = models.TextField(blank=True, help_text="free-text idea, split by the job when the fields are empty")
     problem = models.TextField(blank=True)
     method = models.TextField(blank=True)
     findings = models.TextField(blank=True)
     as_of = models.PositiveSmallIntegerField(null=True, blank=True, help_text="only papers up to this year count")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.QUEUED, blank=True)
-    error = models.TextField(blank=True)
     verdict = models.CharField(max_length=40, blank=True)
     assessment = models.JSONField(default=dict, blank=True, help_text="novelty.Assessment.to_dict()")
     rationale = models.JSONField(default=dict, blank=True, help_text="rationale.Rationale.to_dict()")
     index_version = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="milliseconds per stage")
-    # Which worker holds the report, and when it last showed signs of life (see report_claim).
-    claim = models.CharField(max_length=64, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    task_name = "llm.report_run"
+    noun = "report"
+    progress_url_name, progress_id = "report-progress", "report"
+
+    @classmethod
+    def time_limit_s(cls) -> int:
+        return settings.REPORT_TIME_LIMIT_S
 
     def __str__(self) -> str:
         return f"report #{self.pk} {self.title}"
@@ -50,11 +45,3 @@ class NoveltyReport(models.Model):
     def title(self) -> str:
         head = (self.problem or self.text).strip()
         return head[:80] + ("…" if len(head) > 80 else "") or "untitled idea"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
-
-    def is_stale(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.heartbeat is None or (now - self.heartbeat).total_seconds() > settings.JOB_STALE_AFTER_S

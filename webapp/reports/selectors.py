@@ -9,8 +9,8 @@ from django.http import Http404
 from discovery import ASPECTS
 from discovery.novelty import COMBO, VERDICTS
 from webapp.papers.models import Paper
+from webapp.papers.selectors import paper_bibtex
 from webapp.reports.models import NoveltyReport
-from webapp.ui.selectors import paper_bibtex
 
 GROUPS = ASPECTS + (COMBO,)
 GROUP_LABELS = {"problem": "Problem", "method": "Method", "findings": "Expected findings",

@@ -46,7 +46,7 @@ def report_detail(request, report_id: int):
 def report_progress(request, report_id: int):
     """The stage fragment htmx polls; once finished it tells the page to reload for the result."""
     report = selectors.report_get(report_id=report_id, user=request.user)
-    response = render(request, "reports/_progress.html", {"report": report})
+    response = render(request, "jobs/_progress.html", {"job": report})
     if report.is_finished:
         response["HX-Refresh"] = "true"
     return response

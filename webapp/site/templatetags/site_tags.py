@@ -1,4 +1,4 @@
-"""Template helpers for the browser pages."""
+"""Template helpers for the browser pages (`{% load site_tags %}`)."""
 from django import template
 
 register = template.Library()

@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from discovery.corpus import FORMATS
-from webapp.papers import services
-from webapp.papers.models import ImportJob, JobStatus
+from webapp.imports import services
+from webapp.imports.models import ImportJob
+from webapp.jobs.models import JobStatus
 
 SHOWN_FAILURES = 20
 

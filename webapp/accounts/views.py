@@ -1,0 +1,41 @@
+"""Browser views of accounts: sign up, and the API tokens of the signed-in user."""
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webapp.accounts import forms, services
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    form = forms.SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.username}.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def token_list(request):
+    return render(request, "accounts/tokens.html", {"tokens": services.tokens_of(user=request.user)})
+
+
+@login_required
+@require_POST
+def token_create(request):
+    name = request.POST.get("name", "").strip()[:100] or "API token"
+    _, secret = services.token_create(user=request.user, name=name)
+    return render(request, "accounts/tokens.html", {"tokens": services.tokens_of(user=request.user), "secret": secret})
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id: int):
+    services.token_revoke(user=request.user, token_id=token_id)
+    messages.info(request, "Token revoked.")
+    return redirect("tokens")

@@ -1,0 +1,11 @@
+"""The Celery app as the web side sees it: configured from Django's settings (CELERY_*), with the
+queue routes. Web code sends tasks by name through it (webapp.jobs.lifecycle.task_send) and never
+imports the worker package; worker/celery.py takes this app and adds its task modules and beat."""
+from celery import Celery
+
+app = Celery("research")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_default_queue = "index"
+# The `llm.` prefix goes to the single-process LLM worker; imports, indexing and the job checks
+# to the index workers.
+app.conf.task_routes = {"llm.*": {"queue": "llm"}, "papers.*": {"queue": "index"}, "jobs.*": {"queue": "index"}}

@@ -1,0 +1,75 @@
+"""The import part of the JSON API (a django-ninja Router mounted at /api/imports): upload a
+corpus file, list your jobs, follow one. Needs a session (with CSRF) or a bearer token."""
+from datetime import datetime
+from typing import Optional
+
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+from ninja.pagination import PageNumberPagination, paginate
+
+from webapp.accounts.auth import AUTH
+from webapp.http import ERRORS, Message, ValidationOut, client_key, over_limit
+from webapp.imports import selectors, services
+
+router = Router(tags=["imports"], auth=AUTH)
+
+
+class Failure(Schema):
+    location: str
+    reason: str
+
+
+class ImportJobOut(Schema):
+    id: int
+    filename: str
+    format: str
+    status: str
+    error: str
+    done: int
+    total: int
+    percent: int
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+    failures: list[Failure]
+    index_done: int
+    index_total: int
+    created_at: datetime
+    started_at: Optional[datetime]
+    finished_at: Optional[datetime]
+
+
+class Pages(PageNumberPagination):
+    """Page numbers bounded, so an absurd page cannot overflow the database's OFFSET."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=100_000)
+        page_size: Optional[int] = Field(None, ge=1, le=100)
+
+
+@router.post("", response={201: ImportJobOut, **ERRORS})
+def import_create(request, file: File[UploadedFile], format: Form[str] = ""):
+    """Upload a corpus file; the import (and then indexing) runs in the background."""
+    if over_limit("import", client_key(request)):
+        raise HttpError(429, "too many import requests; try again later")
+    if file.size == 0:
+        raise HttpError(400, "the file is empty")
+    try:
+        job = services.upload_import(upload=file, fmt=format, owner=request.auth)
+    except services.ImportRejected as exc:
+        raise HttpError(400, str(exc)) from None
+    return Status(201, job)
+
+
+@router.get("", response={200: list[ImportJobOut], 401: Message, 422: ValidationOut})
+@paginate(Pages, page_size=20, max_page_size=100)
+def import_list(request):
+    return selectors.import_jobs_of(user=request.auth)
+
+
+@router.get("/{job_id}", response={200: ImportJobOut, **ERRORS})
+def import_status(request, job_id: int):
+    """Progress of one of your import jobs (another user's job is a 404)."""
+    return selectors.import_job_get(job_id=job_id, user=request.auth)

@@ -1,0 +1,46 @@
+"""Browser views of import jobs: upload a file, list your jobs, follow one."""
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from webapp.http import client_key, over_limit, too_many
+from webapp.imports import forms, selectors, services
+
+
+@login_required
+@require_GET
+def import_list(request):
+    jobs = selectors.import_jobs_of(user=request.user)[:200]
+    return render(request, "imports/list.html", {"jobs": jobs})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_new(request):
+    form = forms.UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        if over_limit("import", client_key(request)):
+            return too_many("import")
+        try:
+            job = services.upload_import(upload=form.cleaned_data["file"], fmt=form.cleaned_data["format"],
+                                         owner=request.user)
+        except services.ImportRejected as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("import-detail", job_id=job.pk)
+    return render(request, "imports/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def import_detail(request, job_id: int):
+    job = selectors.import_job_get(job_id=job_id, user=request.user)
+    return render(request, "imports/detail.html", {"job": job})
+
+
+@login_required
+@require_GET
+def import_progress(request, job_id: int):
+    """The progress fragment that htmx polls; it stops polling once the job is finished."""
+    job = selectors.import_job_get(job_id=job_id, user=request.user)
+    return render(request, "jobs/_progress.html", {"job": job, "details": "imports/_counts.html"})
