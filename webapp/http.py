@@ -54,18 +54,6 @@ def too_many(scope: str) -> JsonResponse:
     return response
 
 
-def rate_limited(scope: str):
-    """View decorator: 429 once the client exceeds the scope's limit."""
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if over_limit(scope, client_key(request)):
-                return too_many(scope)
-            return view(request, *args, **kwargs)
-        return wrapper
-    return decorator
-
-
 def add_server_timing(response, name: str, ms: float) -> None:
     entry = f"{name};dur={ms:.2f}"
     existing = response.get("Server-Timing")

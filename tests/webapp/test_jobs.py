@@ -1,0 +1,116 @@
+"""The one job lifecycle (webapp.jobs.lifecycle) over every job type: the claim, the re-queue of
+silent jobs by the one beat task, the cap on attempts, and the heartbeat kept by time while a
+worker is inside one long step."""
+import time
+
+import pytest
+from django.utils import timezone
+
+from webapp.ideas.models import IdeaRun
+from webapp.imports.models import ImportJob
+from webapp.jobs import lifecycle
+from webapp.jobs.models import JobStatus
+from webapp.reports.models import NoveltyReport
+
+LONG_AGO = timezone.now() - timezone.timedelta(hours=1)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    sent = []
+    monkeypatch.setattr(lifecycle, "task_send", lambda name, *args: sent.append((name, *args)))
+    return sent
+
+
+def stale(job, **fields):
+    type(job).objects.filter(pk=job.pk).update(heartbeat=LONG_AGO, created_at=LONG_AGO, **fields)
+    return job
+
+
+@pytest.fixture
+def jobs(db, alice):
+    return {"import": ImportJob.objects.create(owner=alice, path="/x", filename="x.jsonl"),
+            "report": NoveltyReport.objects.create(owner=alice, problem="p", method="m"),
+            "ideas": IdeaRun.objects.create(owner=alice, problem="p")}
+
+
+@pytest.mark.parametrize("kind", ["import", "report", "ideas"])
+def test_a_job_is_claimed_once_while_its_worker_lives_and_again_once_it_is_silent(jobs, kind):
+    job = jobs[kind]
+    model = type(job)
+    assert lifecycle.job_claim(model, job.pk, "first")
+    assert not lifecycle.job_claim(model, job.pk, "second")  # the first worker's heartbeat is fresh
+    stale(job)
+    assert lifecycle.job_claim(model, job.pk, "second")
+    job.refresh_from_db()
+    assert (job.status, job.claim, job.attempts) == (JobStatus.RUNNING, "second", 2)
+    model.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    stale(job)
+    assert not lifecycle.job_claim(model, job.pk, "third")  # finished
+
+
+def test_the_one_beat_task_requeues_silent_jobs_of_every_type(jobs, sent, alice):
+    from worker.celery import app
+    from worker.tasks import requeue_stale
+
+    indexing = stale(ImportJob.objects.create(owner=alice, path="/y", filename="y.jsonl"), status=JobStatus.INDEXING)
+    stale(jobs["import"])
+    stale(jobs["report"], status=JobStatus.RUNNING, attempts=1)
+    stale(jobs["ideas"])
+    requeued = {label: sorted(ids) for label, ids in requeue_stale().items()}
+    assert requeued == {"imports.ImportJob": sorted([indexing.pk, jobs["import"].pk]),
+                        "reports.NoveltyReport": [jobs["report"].pk], "ideas.IdeaRun": [jobs["ideas"].pk]}
+    assert sorted(sent) == sorted([("papers.import_run", jobs["import"].pk), ("papers.index_plan", indexing.pk),
+                                   ("llm.report_run", jobs["report"].pk), ("llm.ideas_run", jobs["ideas"].pk)])
+    requeues = [e["task"] for e in app.conf.beat_schedule.values() if "requeue" in e["task"]]
+    assert requeues == ["jobs.requeue_stale"]
+    # Re-sent once per stale period: the queued ones got a fresh heartbeat, the running one keeps
+    # its stale one so that the re-sent task can claim it.
+    sent.clear()
+    lifecycle.jobs_requeue_stale()
+    assert sent == [("llm.report_run", jobs["report"].pk)]
+
+
+@pytest.mark.parametrize("kind", ["import", "report", "ideas"])
+def test_a_job_whose_worker_died_too_often_is_failed_with_the_reason_not_requeued(jobs, sent, kind):
+    job = jobs[kind]
+    model = type(job)
+    stale(job, status=JobStatus.RUNNING, attempts=model.max_attempts)
+    assert not lifecycle.job_claim(model, job.pk, "late")  # a redelivery past the cap does nothing
+    assert lifecycle.jobs_requeue_stale()[model._meta.label] == []
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and f"stopped {model.max_attempts} times" in job.error
+    assert job.finished_at is not None and sent == []
+
+
+def test_a_failure_inside_the_job_is_recorded_with_the_reason(jobs):
+    job = jobs["report"]
+    assert lifecycle.job_claim(NoveltyReport, job.pk, "t")
+    with lifecycle.job_running(job, "t") as run:
+        run.stage("retrieving")
+        raise ValueError("the index is corrupt")
+    assert run.result().status == JobStatus.FAILED and "ValueError: the index is corrupt" in run.result().error
+
+
+def test_a_worker_that_lost_its_claim_stops_without_writing(jobs):
+    job = jobs["ideas"]
+    assert lifecycle.job_claim(IdeaRun, job.pk, "old")
+    IdeaRun.objects.filter(pk=job.pk).update(claim="new")  # presumed dead, taken over
+    with lifecycle.job_running(job, "old") as run:
+        run.finish(ideas=[{"method": "stale"}])
+    assert run.result() is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.ideas == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_is_kept_fresh_by_time_during_one_long_step(alice, settings):
+    """A kernel build or a slow batch writes no progress; the live worker must keep its claim."""
+    settings.JOB_HEARTBEAT_S, settings.JOB_STALE_AFTER_S = 1, 3
+    job = ImportJob.objects.create(owner=alice, path="/x", filename="x.jsonl")
+    assert lifecycle.job_claim(ImportJob, job.pk, "live")
+    claimed_at = ImportJob.objects.get(pk=job.pk).heartbeat
+    with lifecycle.job_running(job, "live"):
+        time.sleep(4.2)  # longer than the stale threshold, without a single progress call
+        assert ImportJob.objects.get(pk=job.pk).heartbeat > claimed_at + timezone.timedelta(seconds=2)
+        assert not lifecycle.job_claim(ImportJob, job.pk, "intruder")
