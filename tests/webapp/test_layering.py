@@ -100,3 +100,23 @@ def test_every_job_type_has_a_capped_number_of_attempts_and_a_task():
     for model in models.values():
         assert isinstance(model.max_attempts, int) and 0 < model.max_attempts <= 10, model
         assert model.task_name and model.progress_url_name, model
+
+
+# Modules allowed to touch the environment: the typed readers, and the entry points that name the
+# settings module (the launcher also starts the private Redis and passes the environment on).
+ENV_READERS = {"webapp/env.py", "webapp/launcher.py", "webapp/wsgi.py", "worker/celery.py"}
+
+
+def test_settings_are_read_from_the_environment_only_in_the_settings_module():
+    def reads_settings(path: Path) -> bool:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                return True
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "getattr" and node.args
+                    and getattr(node.args[0], "id", "") == "settings"):
+                return True  # getattr(settings, "X", default): a setting settings.py does not define
+        return False
+
+    files = [*WEBAPP.rglob("*.py"), *(ROOT / "worker").rglob("*.py")]
+    readers = {str(p.relative_to(ROOT)) for p in files if reads_settings(p)}
+    assert readers <= ENV_READERS

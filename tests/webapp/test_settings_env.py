@@ -44,3 +44,13 @@ def test_a_wrong_setting_stops_django_start_up(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "DEBUG": "perhaps"})
     assert result.returncode != 0
     assert "DEBUG='perhaps' is not a boolean" in result.stderr
+
+
+def test_a_heartbeat_too_slow_for_the_stale_threshold_stops_start_up(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "JOB_HEARTBEAT_S": "60",
+                                 "JOB_STALE_AFTER_S": "120"})
+    assert result.returncode != 0 and "JOB_HEARTBEAT_S=60 must be at most a third" in result.stderr
