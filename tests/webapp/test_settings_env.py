@@ -17,6 +17,7 @@ def test_it_reads_typed_values(monkeypatch):
     ("DEBUG", "maybe", lambda: env.env_bool("DEBUG")),
     ("IMPORT_BATCH_SIZE", "many", lambda: env.env_int("IMPORT_BATCH_SIZE", 1)),
     ("DATABASE_URL", "mysql://x/y", lambda: env.env_url("DATABASE_URL", "", schemes=("sqlite", "postgres"))),
+    ("LOG_LEVEL", "LOUD", lambda: env.env_choice("LOG_LEVEL", "INFO", choices=("INFO", "DEBUG"))),
 ])
 def test_it_names_the_variable_on_a_wrong_value(monkeypatch, name, value, reader):
     monkeypatch.setenv(name, value)
