@@ -21,6 +21,7 @@ _QUOTED = re.compile(r'(?<!\\)[{}"]')
 _NAME = re.compile(r"\s*([A-Za-z][\w\-:.+/]*)\s*")
 _BARE = re.compile(r"\s*([\w\-:.+/]+)\s*")  # a number or a macro name
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_SPACE = re.compile(r"\s*")
 MONTHS = {m[:3]: m for m in (
     "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december",
@@ -54,10 +55,12 @@ def _quoted_end(text: str, start: int) -> int:
 
 
 def _value(body: str, pos: int, macros: dict) -> tuple[str, int]:
-    """One field value (parts joined by '#') starting at body[pos]; returns it and where it ends."""
+    """One field value (parts joined by '#') starting at body[pos]; returns it and where it ends.
+    Positions move by regex matches, never by slicing the rest of the body: an entry with
+    100,000 fields would otherwise cost quadratic time."""
     parts = []
     while True:
-        pos = len(body) - len(body[pos:].lstrip())
+        pos = _SPACE.match(body, pos).end()
         char = body[pos:pos + 1]
         if char == "{":
             end = _group_end(body, pos)
@@ -76,10 +79,10 @@ def _value(body: str, pos: int, macros: dict) -> tuple[str, int]:
                 raise BibtexSyntaxError(f"expected a value at {body[pos:pos + 20]!r}")
             word, end = match.group(1), match.end()
             parts.append(macros.get(word.casefold(), MONTHS.get(word.casefold(), word)))
-        rest = body[end:].lstrip()
-        if not rest.startswith("#"):
+        pos = _SPACE.match(body, end).end()
+        if not body.startswith("#", pos):
             return "".join(parts), end
-        pos = len(body) - len(rest) + 1
+        pos += 1
 
 
 def parse_entry(text: str, macros: dict) -> tuple[str, str, dict[str, str]]:
