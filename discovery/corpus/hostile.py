@@ -169,6 +169,12 @@ def _garbage(seed: int, size: int = MB) -> Callable[[], bytes]:
     return lambda: random.Random(seed).randbytes(size)
 
 
+def _high_bytes(seed: int) -> bytes:
+    """1 MB of bytes 0x80-0xFF in lines of 100: text to the format sniffer, not UTF-8."""
+    line = bytes(random.Random(seed).randrange(0x80, 0x100) for _ in range(99)) + b"\n"
+    return line * (MB // 100)
+
+
 def _latin1() -> bytes:
     return (jsonl() + '{"title": "M\u00fcller \u00e9t\u00e9", "abstract": "x"}\n'.encode("latin-1")
             + b'{"title": "\xff\xfe\x80 bytes", "abstract": "y"}\n')
@@ -211,6 +217,9 @@ CASES = [
          _pieces(b"[" + _array(jsonl()), _repeat(b" " * MB, 50), b"{}]"), GOOD, "white space", big=True),
     # encodings and line ends
     Case("invalid UTF-8 bytes", "latin1.jsonl", _put(_latin1), GOOD + 2, ""),
+    Case("20 MB of bytes that are not UTF-8", "high.txt",
+         _pieces(text_pairs(3000).encode(), lambda: (_high_bytes(i) for i in range(20))), range(3000, 3100),
+         "not valid UTF-8", big=True),
     Case("a UTF-8 byte order mark", "bom.csv", _put(lambda: "\ufefftitle,abstract\n" + csv_rows()), GOOD, ""),
     Case("CRLF line ends", "crlf.csv", _put(lambda: ("title,abstract\n" + csv_rows()).replace("\n", "\r\n")), GOOD),
     Case("CR line ends (old Mac)", "cr.csv", _put(lambda: ("title,abstract\n" + csv_rows()).replace("\n", "\r")),

@@ -33,11 +33,35 @@ _OPENERS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open
 READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 CHUNK = 1 << 16
 _CR_TO_LF = bytes.maketrans(b"\r", b"\n")
+_NAMED_BINARY = (b"%PDF", b"PK\x03\x04")  # format detection names these: "it is a PDF"
+
+
+_CP1252 = tuple(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(256))
 
 
 def _windows_1252(exc: UnicodeDecodeError) -> tuple[str, int]:
-    bad = exc.object[exc.start:exc.end]
-    return "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in bad), exc.end
+    return "".join(_CP1252[b] for b in exc.object[exc.start:exc.end]), exc.end
+
+
+def undecodable(raw: bytes) -> int:
+    """How many bytes of `raw` are not valid UTF-8 (at C speed)."""
+    return len(raw) - len(raw.decode("utf-8", "ignore").encode("utf-8"))
+
+
+class _Undecodable:
+    """Stops a file that is mostly not UTF-8: the Windows-1252 fallback runs in Python once per
+    bad byte (20 MB of them took minutes), so more than 4 KB of bad bytes, over a tenth of
+    what was read, end the reading; a Latin-1 export has a few percent."""
+
+    def __init__(self):
+        self.bad = self.seen = 0
+
+    def count(self, where: str, size: int, bad: int) -> None:
+        self.seen += size
+        self.bad += bad
+        if self.bad > 4096 and self.bad * 10 > self.seen:
+            raise CorruptInput(where, f"not text: {self.bad:,} of the first {self.seen:,} bytes are not valid UTF-8 "
+                                      "(binary data?): the rest of the file was not read")
 
 
 codecs.register_error("corpus-cp1252", _windows_1252)
@@ -117,6 +141,9 @@ def read_sample(path: str | Path, size: int) -> str:
             raise FormatError(f"cannot read {path}: {exc}") from exc
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(f"cannot read {path}: it is UTF-16 text; save it as UTF-8")
+    if undecodable(head) * 10 > len(head) > 0 and not head.startswith(_NAMED_BINARY):
+        raise FormatError(f"cannot read {path}: it is binary, or text in another encoding than UTF-8 or Latin-1 "
+                          f"(over a tenth of its first {len(head):,} bytes are not valid UTF-8)")
     text = codecs.getincrementaldecoder("utf-8")("corpus-cp1252").decode(head)
     return text.removeprefix("\ufeff")
 
@@ -132,7 +159,7 @@ def iter_lines(path: str | Path, config: CorpusConfig) -> Iterator[Line]:
     blank lines pass the bounds of CorpusConfig.max_blank_lines."""
     warned: list = []
     number = 0
-    blanks = _BlankLines(config.max_blank_lines)
+    blanks, bad = _BlankLines(config.max_blank_lines), _Undecodable()
     with open_binary(path, config.max_expansion) as f:
         while True:
             try:
@@ -151,8 +178,10 @@ def iter_lines(path: str | Path, config: CorpusConfig) -> Iterator[Line]:
             blanks.count(number, raw.isspace())
             try:
                 text = raw.decode("utf-8")
+                bad.count(f"line {number}", len(raw), 0)
             except UnicodeDecodeError:
                 _warn_once(path, f"line {number}", warned)
+                bad.count(f"line {number}", len(raw), undecodable(raw))
                 text = raw.decode("utf-8", "corpus-cp1252")
             yield Line(number, text.removeprefix("\ufeff") if number == 1 else text)
 
@@ -191,7 +220,7 @@ def iter_chunks(path: str | Path, size: int = CHUNK, max_expansion: int = Corpus
     stream (location: the byte offset, since lines are not counted here)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     warned: list = []
-    offset = 0
+    offset, bad = 0, _Undecodable()
     with open_binary(path, max_expansion) as f:
         while True:
             try:
@@ -206,6 +235,7 @@ def iter_chunks(path: str | Path, size: int = CHUNK, max_expansion: int = Corpus
                 decoder = codecs.getincrementaldecoder("utf-8")("corpus-cp1252")
                 decoder.setstate(state)
                 text = decoder.decode(raw, final=not raw)
+            bad.count(f"byte {offset:,}", len(raw), undecodable(raw) if warned else 0)
             if offset == 0:
                 text = text.removeprefix("\ufeff")
             offset += len(raw)
