@@ -18,14 +18,14 @@ def module_name(path: Path) -> str:
 def imported(path: Path) -> set[str]:
     """Every module the file imports, at the top or inside a function."""
     names = set()
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]).split(".")
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
             names.add(base)
             names |= {f"{base}.{alias.name}" for alias in node.names}
     return names

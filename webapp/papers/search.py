@@ -1,7 +1,7 @@
 """Search over the ideation space for the browser and the API: search, similar papers, the
-vectors behind the map, the corpus's novelty calibration. A thin layer over the Django-free `discovery.search`: it holds the
-on-disk indexes open per process (reloading when a worker publishes a new version) and turns
-ids into Paper rows."""
+vectors behind the map, the corpus's novelty calibration. A thin layer over the Django-free
+`discovery.search`: it holds the on-disk indexes open per process (reloading when a worker
+publishes a new version) and turns ids into Paper rows."""
 from __future__ import annotations
 
 import functools
