@@ -40,6 +40,8 @@ def index_chunk(self, ids: list[int], job_id: int | None = None) -> None:
         index_publish.delay(job_id)
 
 
+# job_id stays in the signature for messages already queued; publishing finishes every job whose
+# papers are all in.
 @shared_task(name="papers.index_publish", acks_late=True)
 def index_publish(job_id: int | None = None) -> int:
     return imports.import_index_publish()

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class ApiConfig(AppConfig):
     name = "webapp.api"
     label = "api"
-    verbose_name = "JSON API (root; its ApiToken model moved to accounts)"
+    verbose_name = "JSON API root"
