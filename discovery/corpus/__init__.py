@@ -7,6 +7,10 @@ record never stops the others), read in constant memory.
     from discovery.corpus import read_records, fingerprint
     for item in read_records("papers.jsonl.gz"):
         ...
+
+Hostile files are bounded (source.py, tabular.py): compression bombs, floods of blank lines,
+huge lines and fields, broken quoting; `python -m discovery.corpus.hostile` reads 50 such files
+and `python -m discovery.corpus.fuzz --seconds 30` fuzzes every reader.
 """
 from discovery.corpus.detect import detect_format
 from discovery.corpus.readers import FORMATS, count_records, read_records
