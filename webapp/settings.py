@@ -143,9 +143,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # An unacknowledged (acks_late) task is redelivered after this long; it must exceed the
 # longest task, otherwise a slow job would run twice (the row claim makes that harmless).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 3000)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200, minimum=60)}
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 3000, minimum=10)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 3600, minimum=10)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(f"CELERY_TIME_LIMIT={CELERY_TASK_TIME_LIMIT} must exceed "
+                               f"CELERY_SOFT_TIME_LIMIT={CELERY_TASK_SOFT_TIME_LIMIT} (the soft limit fails the job "
+                               f"with its reason first)")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job whose worker stopped sending heartbeats for this long is re-queued by beat. A running
 # job's heartbeat is written every JOB_HEARTBEAT_S by a thread (webapp.jobs.lifecycle), so a live
