@@ -1,5 +1,7 @@
-"""Command line: `python -m inference generate "prompt"` (streams), `python -m inference bench`
-and `python -m inference profile` (where a decoded token's time goes)."""
+"""Command line: `python -m inference generate "prompt"` (streams), `python -m inference bench`,
+`python -m inference profile` (where a decoded token's time goes), `python -m inference ppl`
+(one JSON line: perplexity of a text file) and `python -m inference models list|install NAME`.
+--model (generate, ppl) takes what LLM_MODEL takes: a model name, a folder or a .gguf file."""
 import argparse
 import json
 import logging
@@ -23,6 +25,16 @@ def main(argv=None) -> int:
     g.add_argument("--stop", action="append", default=None)
     g.add_argument("--timeout", type=float, default=120)
     g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--model", default=None, help="a model name, folder or .gguf (default: LLM_MODEL)")
+    pp = sub.add_parser("ppl", help="perplexity of a text file, printed as one JSON line")
+    pp.add_argument("--model", default=None, help="a model name, folder or .gguf (default: LLM_MODEL)")
+    pp.add_argument("--text-file", required=True)
+    pp.add_argument("--backend", default="int8", help="int8 | fp32 | bnb_int8 (default int8)")
+    pp.add_argument("--tokens", type=int, default=512, help="score the first N tokens (default 512)")
+    pp.add_argument("--threads", type=int, default=None)
+    m = sub.add_parser("models", help="models known by name: list, or install one")
+    m.add_argument("action", choices=("list", "install"))
+    m.add_argument("name", nargs="?")
     sub.add_parser("profile", help="per-stage CPU time of one decoded token in the int8 engine")
     b = sub.add_parser("bench", help="fp32 vs int8 vs bitsandbytes vs dynamic int8")
     b.add_argument("--json", default=None, help="write the results here")
@@ -34,8 +46,14 @@ def main(argv=None) -> int:
     b.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if getattr(args, "model", None):
+        os.environ["LLM_MODEL"] = args.model
     if args.cmd == "generate":
         return generate(args)
+    if args.cmd == "ppl":
+        return perplexity(args)
+    if args.cmd == "models":
+        return models(args)
     if args.cmd == "profile":
         from .bench import profile
 
@@ -50,6 +68,35 @@ def main(argv=None) -> int:
             json.dump(result, f)
         return 0
     bench.main(cfg, args.engines.split(",") if args.engines else bench.ENGINES, args.json)
+    return 0
+
+
+def perplexity(args) -> int:
+    import torch
+
+    from . import settings
+    from .perplexity import text_perplexity
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with open(args.text_file, encoding="utf-8") as f:
+        text = f.read()
+    print(json.dumps(text_perplexity(settings.model_path(), text, args.backend, args.tokens)))
+    return 0
+
+
+def models(args) -> int:
+    from . import models as registry
+
+    if args.action == "list":
+        for row in registry.model_list():
+            size = f"{row['size_mb']} MB" if row["size_mb"] else "bundled"
+            print(f"{row['name']:<20} {size:>9}  {row['installed'] or 'not installed'}\n{'':<20} {row['title']}")
+        return 0
+    if not args.name:
+        print("models install NAME: one of " + ", ".join(registry.REGISTRY), file=sys.stderr)
+        return 2
+    print(registry.model_install(args.name, log=lambda msg: print(msg, file=sys.stderr)))
     return 0
 
 

