@@ -114,3 +114,15 @@ def test_the_heartbeat_is_kept_fresh_by_time_during_one_long_step(alice, setting
         time.sleep(4.2)  # longer than the stale threshold, without a single progress call
         assert ImportJob.objects.get(pk=job.pk).heartbeat > claimed_at + timezone.timedelta(seconds=2)
         assert not lifecycle.job_claim(ImportJob, job.pk, "intruder")
+
+
+def test_replanning_a_silent_indexing_job_counts_an_attempt_only_without_progress(jobs, sent):
+    from webapp.imports.services import import_index_plan
+
+    job = jobs["import"]
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.INDEXING, attempts=2, index_done=0)
+    import_index_plan(job_id=job.pk)
+    assert ImportJob.objects.get(pk=job.pk).attempts == 3  # nothing moved since the last plan
+    ImportJob.objects.filter(pk=job.pk).update(index_done=5)
+    import_index_plan(job_id=job.pk)
+    assert ImportJob.objects.get(pk=job.pk).attempts == 1  # chunks finished: the workers are alive

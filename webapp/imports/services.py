@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -124,12 +124,14 @@ def import_job_fail(*, job_id: int | None, message: str) -> None:
 
 
 def import_index_plan(*, job_id: int | None) -> int:
-    """Enqueue every paper still to index in chunks; the job row counts them (and the attempt:
-    beat plans a silent indexing job again). Returns the count."""
+    """Enqueue every paper still to index in chunks; the job row counts them. Beat plans a silent
+    indexing job again: that counts as an attempt only when no chunk finished since the last plan
+    (a long backlog that moves is not a dead worker). Returns the count."""
     ids = indexing.unindexed_ids()
     if job_id is not None:
+        attempts = Case(When(index_done__gt=0, then=Value(1)), default=F("attempts") + 1)
         ImportJob.objects.filter(pk=job_id).update(status=JobStatus.INDEXING, index_total=len(ids), index_done=0,
-                                                   heartbeat=timezone.now(), attempts=F("attempts") + 1)
+                                                   heartbeat=timezone.now(), attempts=attempts)
     for chunk in indexing.chunked(ids, settings.INDEX_CHUNK_SIZE):
         task_send("papers.index_chunk", chunk, job_id)
     if not ids:
