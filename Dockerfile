@@ -1,6 +1,7 @@
 # One image for web, worker, llm-worker and beat (they differ only by command).
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 DATA_DIR=/data
+# CACHE_DIR on the data volume: the quantized LLM weights and compiled kernels outlive a new container
+ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 DATA_DIR=/data CACHE_DIR=/data/cache
 WORKDIR /app
 # g++ and ninja: the LLM's and the encoder's CPU kernels are compiled on first use
 # (torch.utils.cpp_extension); without them both fall back to much slower PyTorch paths

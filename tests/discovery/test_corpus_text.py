@@ -1,6 +1,6 @@
 """Plain text: a title line, then an abstract line; the demo corpus."""
 from discovery.corpus import count_records, detect_format
-from tests.conftest import shared_file
+from tests.conftest import SEED_PAPERS
 from tests.discovery.test_corpus_helpers import FIXTURES, read, write
 
 
@@ -21,7 +21,6 @@ def test_it_reports_a_title_without_an_abstract(tmp_path):
 
 
 def test_it_reads_the_whole_demo_corpus():
-    seed = shared_file("seed_papers.txt")
-    records, errors = read(seed)
-    assert (detect_format(seed), len(records), errors, count_records(seed)) == ("text", 119, [], 119)
+    records, errors = read(SEED_PAPERS)
+    assert (detect_format(SEED_PAPERS), len(records), errors, count_records(SEED_PAPERS)) == ("text", 119, [], 119)
     assert records[0].title.startswith("LLM.int8()")

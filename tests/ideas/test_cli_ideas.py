@@ -6,7 +6,7 @@ from argparse import Namespace
 from discovery import cli
 from discovery.cli import ideas as cli_ideas
 
-from .conftest import aspect_text
+from tests.conftest import aspect_text
 
 
 def run(func, args, requests: list) -> list[dict]:

@@ -3,7 +3,8 @@ from discovery import ideas
 from discovery.ideas import IdeaConfig, parse_ideas
 from inference import load_engine
 
-from .conftest import ScriptedEngine, aspect_text
+from tests.conftest import aspect_text
+from tests.fakes import ScriptedEngine
 
 PROBLEM = "Large language models are too big to run on a single consumer GPU."
 VS_REPLY = """Here are ideas.

@@ -4,7 +4,8 @@ import numpy as np
 from discovery import inspiration
 from discovery.inspiration import Inspiration, InspirationConfig, inspire, mmr
 
-from .conftest import ScriptedEngine, aspect_text
+from tests.conftest import aspect_text
+from tests.fakes import ScriptedEngine
 
 PROBLEM = "Large language models are too big to run on a single consumer GPU."
 

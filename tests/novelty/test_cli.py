@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from discovery.cli.novelty import run_novelty
 
-from .conftest import aspect_text
+from tests.conftest import aspect_text
 
 
 def run(index, lines: list[str], **opts) -> list[dict]:

@@ -6,7 +6,7 @@ from discovery import novelty
 from discovery.index import IndexSet
 from discovery.novelty import Calibration, Idea, assess
 
-from .conftest import aspect_text
+from tests.conftest import aspect_text
 
 
 def idea_of(store, problem_iid: int, method_iid: int, findings_iid: int | None = None) -> Idea:

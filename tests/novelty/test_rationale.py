@@ -8,7 +8,7 @@ from discovery import rationale
 from discovery.novelty import assess
 from inference import GenerationError, GenerationTimeout
 
-from .conftest import aspect_text
+from tests.conftest import aspect_text
 
 
 @pytest.fixture(scope="module")
