@@ -103,15 +103,6 @@ def papers_similar(*, paper: Paper, aspect: str, k: int = 10) -> list[PaperHit]:
     return _papers(more_like(idx, paper_id=paper.pk, aspect=_view(aspect), k=k).hits)
 
 
-def text_similar(*, text: str, aspect: str, k: int = 10) -> list[PaperHit]:
-    from discovery.search import more_like
-
-    idx = index_set()
-    if not len(idx) or not text.strip():
-        return []
-    return _papers(more_like(idx, query_vectors=_query_vectors(text), aspect=_view(aspect), k=k).hits)
-
-
 def index_status() -> dict:
     idx = index_set()
     return {"indexed": len(idx), "papers": Paper.objects.count(), "version": IndexState.current().version or None}

@@ -17,7 +17,6 @@ _FIELDS = {"title": None, "abstract": None, "authors": None, "year": None, "venu
 
 @dataclass
 class BatchResult:
-    papers: list[Paper] = field(default_factory=list)
     created: int = 0
     updated: int = 0
     skipped: int = 0
@@ -56,7 +55,6 @@ def papers_upsert(*, items: Iterable[tuple[int, Record | RecordError]], source: 
     if changed:
         Paper.objects.bulk_update(changed, [*_FIELDS, "indexed_hash"], batch_size=500)
     result.created, result.updated = len(created), len(changed)
-    result.papers = created + changed
     return result
 
 
