@@ -1,7 +1,8 @@
-import os
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from discovery import settings
+
+settings.models_offline()
 
 from discovery.cli import main  # noqa: E402  (the environment must be set before any model import)
 

@@ -29,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from discovery import ASPECTS, encoder
+from discovery import ASPECTS, SPACES, encoder
 from discovery.sentences import split_sentences
 
-SPACES = ("paper",) + ASPECTS
 HEADS_WEIGHTS = Path(__file__).resolve().parent / "weights" / "aspects.safetensors"  # python -m discovery.train.aspects
 
 
@@ -70,6 +69,11 @@ class Embedded:
     labels: list[list[str]]
     vectors: dict[str, np.ndarray]  # space -> (n, DIM), L2-normalised rows
 
+    def segmentations(self) -> list[list[dict[str, str]]]:
+        """Per paper, [{"text", "aspect"}] per sentence: the form the site and the index store."""
+        return [[{"text": s, "aspect": a} for s, a in zip(sents, labels)]
+                for sents, labels in zip(self.sentences, self.labels)]
+
 
 def pooled(vectors: np.ndarray) -> np.ndarray:
     """L2-normalised mean: the vector of a group of sentences."""
@@ -82,16 +86,11 @@ def _sentences(title: str, abstract: str) -> list[str]:
     return split_sentences(abstract) or [title.strip() or abstract.strip()]
 
 
-_SEGMENTER = None  # loaded on first use; tests put a stand-in here
-
-
 def _segmenter():
-    from discovery.segmenter import Segmenter
+    """segmenter.default_segmenter(), imported when first needed (it loads torch)."""
+    from discovery.segmenter import default_segmenter
 
-    global _SEGMENTER
-    if _SEGMENTER is None:
-        _SEGMENTER = Segmenter.load()
-    return _SEGMENTER
+    return default_segmenter()
 
 
 def _encode(items: list[tuple[str, str]], with_whole: bool):

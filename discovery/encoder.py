@@ -21,18 +21,19 @@ Select with `DISCOVERY_ENCODER=fp32|fast` or the `mode=` argument.
 from __future__ import annotations
 
 import functools
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from discovery import settings
+
 DIM = 384
-MODES = ("fp32", "fast")
+MODES = settings.ENCODER_MODES
 
 
 @dataclass
 class EncoderConfig:
-    mode: str = os.environ.get("DISCOVERY_ENCODER", "fast")  # fp32 = reference, fast = Int8
+    mode: str = field(default_factory=settings.encoder_mode)  # DISCOVERY_ENCODER
     batch_size: int = 64  # at most this many texts per batch
     batch_tokens: int = 2048  # and at most this many (padded) tokens: 8 whole abstracts or 64
     # sentences; on AVX2 fp32, 2048 / 4096 / 8192 gave 19.0 / 17.6 / 16.1 whole abstracts/s
@@ -50,7 +51,7 @@ def model_path() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _reference_model():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings.models_offline()
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(model_path(), device="cpu")
@@ -64,8 +65,8 @@ def _cpu_has_vnni() -> bool:
 
 def int8_enabled() -> bool:
     """Int8 Linear layers only where they keep the vectors close to fp32 (see the module doc)."""
-    return os.environ.get("DISCOVERY_ENCODER_INT8", "auto") == "1" or (
-        os.environ.get("DISCOVERY_ENCODER_INT8", "auto") == "auto" and _cpu_has_vnni())
+    chosen = settings.encoder_int8()  # DISCOVERY_ENCODER_INT8; None = auto
+    return _cpu_has_vnni() if chosen is None else chosen
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,7 +74,7 @@ def _fast_model():
     """(tokenizer, forward(input_ids, attention_mask) -> last hidden states): Int8 MiniLM
     (discovery.minilm) where int8_enabled(), the Hugging Face fp32 model elsewhere. Quantizing
     takes ~1 s, so it is done once per process."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings.models_offline()
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path())

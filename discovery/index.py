@@ -28,10 +28,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from discovery import ASPECTS
+from discovery import SPACES
 from discovery.lexical import BM25, sorted_rows
 
-SPACES = ("paper",) + ASPECTS
 FORMAT = 1  # bump when the on-disk layout changes
 
 

@@ -16,7 +16,6 @@ from the calibrated scores (thresholds in NoveltyConfig) and names the overlappi
 """
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,8 +23,8 @@ from typing import Callable
 
 import numpy as np
 
-from discovery import ASPECTS
-from discovery.index import SPACES, IndexSet
+from discovery import ASPECTS, SPACES
+from discovery.index import IndexSet
 from discovery.search import SearchConfig, dense_candidates, filter_mask, space_sims
 
 COMBO = "combination"  # calibrated like an aspect: similarity = min(problem sim, method sim)
@@ -138,34 +137,11 @@ def calibration_for(index_set: IndexSet, **kw) -> Calibration:
 # the idea in the ideation space
 
 
-def position_labels(n: int) -> list[str]:
-    """Abstracts open with the problem and close with the findings."""
-    return ["problem" if i < max(1, n // 3) else "findings" if n > 2 and i == n - 1 else "method" for i in range(n)]
-
-
-class PositionLabeller:
-    """Stand-in for the trained segmenter while its weights are absent (same label_many)."""
-
-    def label_many(self, abstracts: list[list[str]], vectors=None) -> list[list[str]]:
-        return [position_labels(len(sentences)) for sentences in abstracts]
-
-
-@functools.lru_cache(maxsize=1)
-def segmenter():
-    """The trained segmenter, or position labels when its weights are not there yet."""
-    from discovery.segmenter import Segmenter
-
-    try:
-        return Segmenter.load()
-    except FileNotFoundError:
-        return PositionLabeller()
-
-
 def split_idea(text: str) -> Idea:
     """Free text -> the three fields, for the user to correct before the report runs."""
     from discovery import aspects
 
-    seg = aspects.segment([("", text)], segmenter())[0]
+    seg = aspects.segment([("", text)])[0]
     return Idea(**{a: seg.text(a) for a in ASPECTS})
 
 

@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from discovery import ASPECTS
-from discovery.index import SPACES, IndexSet
+from discovery import ASPECTS, SPACES
+from discovery.index import IndexSet
 
 VIEWS = ("all",) + ASPECTS
 

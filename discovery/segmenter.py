@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 import zlib
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ from torch import nn
 
 from discovery import encoder
 
+log = logging.getLogger(__name__)
 LABELS = ("problem", "method", "findings", "other")
 SOURCE_LABELS = ("background", "objective", "method", "result", "other")  # CSAbstruct's
 SOURCE_TO_LABEL = {"background": "problem", "objective": "problem", "method": "method",
@@ -306,3 +308,27 @@ def _fill_missing_vectors(abstracts: list[list[str]],
     for i, lo, hi in zip(missing, bounds[:-1], bounds[1:]):
         vectors[i] = flat[lo:hi]
     return vectors
+
+
+def position_labels(n: int) -> list[str]:
+    """Abstracts open with the problem and close with the findings."""
+    return ["problem" if i < max(1, n // 3) else "findings" if n > 2 and i == n - 1 else "method" for i in range(n)]
+
+
+class PositionLabeller:
+    """Stand-in for the trained segmenter while its weights are absent (same label_many)."""
+
+    def label_many(self, abstracts: list[list[str]], vectors=None) -> list[list[str]]:
+        return [position_labels(len(sentences)) for sentences in abstracts]
+
+
+@functools.lru_cache(maxsize=1)
+def default_segmenter():
+    """The process's one segmenter, for the site, the worker and the command line alike (two
+    would label the same text differently): the trained ensemble, or position labels while its
+    weights are not there yet."""
+    try:
+        return Segmenter.load()
+    except FileNotFoundError:
+        log.warning("no segmenter weights at %s: labelling sentences by position", WEIGHTS)
+        return PositionLabeller()

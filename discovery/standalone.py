@@ -18,8 +18,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from discovery import novelty
-from discovery.index import SPACES, IndexSet, write_atomic
+from discovery import SPACES, aspects
+from discovery.index import IndexSet, write_atomic
 from discovery.novelty import Calibration, calibration_for
 
 
@@ -27,13 +27,6 @@ from discovery.novelty import Calibration, calibration_for
 class BuildConfig:
     batch: int = 512  # papers embedded per encoder call (memory stays flat on 49k papers)
     calibration_sample: int = 5000  # corpus papers whose nearest neighbours calibrate the scores
-
-
-def embed_papers(items: list[tuple[str, str]]):
-    """(title, abstract) -> aspects.Embedded, as the site indexes papers."""
-    from discovery import aspects
-
-    return aspects.embed_papers(items, novelty.segmenter())
 
 
 def papers_path(root: Path | str, version: int) -> Path:
@@ -64,11 +57,11 @@ def build(input_path: Path | str, out: Path | str, *, cfg: BuildConfig | None = 
     records = islice(records, limit) if limit else records
     rows, vectors, texts, years, venues = [], {s: [] for s in SPACES}, [], [], []
     for batch in _batches(records, cfg.batch):
-        embedded = embed_papers([(r.title, r.abstract) for r in batch])
-        for r, sents, labels in zip(batch, embedded.sentences, embedded.labels):
+        embedded = aspects.embed_papers([(r.title, r.abstract) for r in batch])
+        for r, segmentation in zip(batch, embedded.segmentations()):
             iid = len(rows) + 1
             rows.append({"iid": iid, "id": r.source_id or str(iid), "title": r.title, "year": r.year,
-                         "segmentation": [{"text": s, "aspect": a} for s, a in zip(sents, labels)]})
+                         "segmentation": segmentation})
             texts.append(f"{r.title}\n{r.abstract}")
             years.append(r.year or 0)
             venues.append(r.venue)

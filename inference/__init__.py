@@ -6,7 +6,6 @@
     engine.chat_json(messages, schema={...})
 """
 import functools
-import os
 
 from .generate import GenerationError, GenerationTimeout
 
@@ -39,4 +38,4 @@ def load_engine(backend: str | None = None):
     """The engine for LLM_BACKEND (or `backend`), loaded once per process and per LLM_MODEL."""
     from . import settings
 
-    return _load(backend or settings.backend(), os.environ.get("LLM_MODEL"))
+    return _load(backend or settings.backend(), settings.model_name())

@@ -8,7 +8,12 @@ LLM_BACKEND    int8 (default) | fp32 | bnb_int8 | stub
 CACHE_DIR      derived, reproducible files kept between runs and shared by every process (compiled
                kernels, quantized weights; see cache_root); default ~/.cache/ideation-space
 LLM_CACHE_DIR  where the LLM's quantized weights and compiled kernels live; default $CACHE_DIR/llm
-LLM_PARALLEL_DECODE  1 splits one-token matmuls across torch's threads (read in kernels.py)
+LLM_PARALLEL_DECODE  a boolean, default off: split one-token matmuls across torch's threads
+LLM_VERBOSE_BUILD    a boolean, default off: print the kernels' compiler output
+SHARED_DATA_DIR      the read-only data folder (seed_papers.txt for `bench`); default ../shared/data
+Booleans: 1/0, true/false, yes/no, on/off (any case). A value that cannot be used stops with a
+SettingError naming the variable; every variable of the runtime is read here, when its
+function is called.
 """
 import importlib.util
 import os
@@ -17,6 +22,51 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("int8", "fp32", "bnb_int8", "stub")
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class SettingError(RuntimeError):
+    """An environment variable holds a value that cannot be used; the message names it."""
+
+
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_raw(name: str) -> str | None:
+    """The variable's value, stripped; None when unset or empty (both mean: the default)."""
+    return os.environ.get(name, "").strip() or None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env_raw(name)
+    if raw is None:
+        return default
+    if raw.lower() not in TRUE + FALSE:
+        raise SettingError(f"{name}={raw!r} is not a boolean ({', '.join(TRUE)} or {', '.join(FALSE)})")
+    return raw.lower() in TRUE
+
+
+def env_auto_bool(name: str) -> bool | None:
+    """A boolean, or auto (the default): None lets the caller decide."""
+    raw = env_raw(name)
+    if raw is None or raw.lower() == "auto":
+        return None
+    if raw.lower() not in TRUE + FALSE:
+        raise SettingError(f"{name}={raw!r} is not auto or a boolean ({', '.join(TRUE)} or {', '.join(FALSE)})")
+    return raw.lower() in TRUE
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env_raw(name)
+    if raw is None:
+        return default
+    if raw.lower() not in choices:
+        raise SettingError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw.lower()
+
+
+def env_path(name: str) -> Path | None:
+    raw = env_raw(name)
+    return Path(raw).expanduser() if raw else None
 
 
 def default_model_path() -> Path:
@@ -30,7 +80,7 @@ def default_model_path() -> Path:
 def model_path() -> Path:
     from .models import REGISTRY, model_resolve
 
-    raw = os.environ.get("LLM_MODEL")
+    raw = model_name()
     if raw in REGISTRY:
         return model_resolve(raw)
     path = Path(raw).expanduser() if raw else default_model_path()
@@ -40,10 +90,7 @@ def model_path() -> Path:
 
 
 def backend() -> str:
-    name = os.environ.get("LLM_BACKEND", "int8").strip().lower()
-    if name not in BACKENDS:
-        raise RuntimeError(f"LLM_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
-    return name
+    return env_choice("LLM_BACKEND", BACKENDS, "int8")
 
 
 def cache_root() -> Path:
@@ -65,5 +112,24 @@ def models_dir() -> Path:
 
 
 def shared_data_dir() -> Path:
-    raw = os.environ.get("SHARED_DATA_DIR")
-    return Path(raw) if raw else PROJECT_ROOT.parent / "shared" / "data"
+    return env_path("SHARED_DATA_DIR") or PROJECT_ROOT.parent / "shared" / "data"
+
+
+def model_name() -> str | None:
+    """LLM_MODEL as given (None when unset): part of the process-wide engine's cache key."""
+    return env_raw("LLM_MODEL")
+
+
+def parallel_decode() -> bool:
+    """LLM_PARALLEL_DECODE splits one-token matmuls across torch's threads: worth it only on a
+    machine where no other process wants those cores. Prompt blocks always use all threads."""
+    return env_bool("LLM_PARALLEL_DECODE", False)
+
+
+def verbose_build() -> bool:
+    return env_bool("LLM_VERBOSE_BUILD", False)
+
+
+def models_offline() -> None:
+    """Hugging Face libraries must not reach the hub: set HF_HUB_OFFLINE=1 unless the caller chose."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")

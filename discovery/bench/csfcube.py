@@ -23,7 +23,8 @@ import numpy as np
 from discovery import ASPECTS, aspects, encoder
 from discovery.settings import shared_data_dir
 
-FACETS = {"background": "problem", "method": "method", "result": "findings"}
+CSFCUBE_FACET_ASPECT = {  # CSFCube's facet names -> our aspects
+    "background": "problem", "method": "method", "result": "findings"}
 SOURCE_LABELS = {"background": "problem", "objective": "problem", "method": "method",
                  "result": "findings", "other": "other"}
 
@@ -40,7 +41,7 @@ def load(folder: Path) -> tuple[dict, list[dict], dict]:
             papers[p["id"]] = p
     with open(folder / "queries.jsonl") as f:
         queries = [json.loads(line) for line in f]
-    qrels = {facet: json.loads((folder / f"qrels-{facet}.json").read_text()) for facet in FACETS}
+    qrels = {facet: json.loads((folder / f"qrels-{facet}.json").read_text()) for facet in CSFCUBE_FACET_ASPECT}
     return papers, queries, qrels
 
 
@@ -82,8 +83,8 @@ def evaluate(rank_fn, queries: list[dict], qrels: dict) -> dict[str, tuple[float
     for q in queries:
         pool = qrels[q["facet"]][q["paper_id"]]
         relevance = dict(zip(pool["cands"], pool["relevance"]))
-        ranking = rank_fn(q["paper_id"], list(pool["cands"]), FACETS[q["facet"]])
-        per_query[FACETS[q["facet"]]].append(query_metrics(ranking, relevance))
+        ranking = rank_fn(q["paper_id"], list(pool["cands"]), CSFCUBE_FACET_ASPECT[q["facet"]])
+        per_query[CSFCUBE_FACET_ASPECT[q["facet"]]].append(query_metrics(ranking, relevance))
     return summarise(per_query)
 
 
@@ -139,7 +140,7 @@ def product_sims(ranker: aspects.Ranker, papers: dict, queries: list[dict], qrel
 
 
 def product_ranker(sims: dict, queries: list[dict], cfg: aspects.AspectConfig):
-    by_paper_facet = {(q["paper_id"], FACETS[q["facet"]]): sims[q["query_id"]] for q in queries}
+    by_paper_facet = {(q["paper_id"], CSFCUBE_FACET_ASPECT[q["facet"]]): sims[q["query_id"]] for q in queries}
     def rank(qid, cands, aspect):
         return by_score(cands, aspects.space_score(by_paper_facet[(qid, aspect)], aspect, cfg))
     return rank

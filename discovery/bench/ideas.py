@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from discovery import settings
+
 PROBLEMS = [
     "Large language models state false facts with confidence when answering open-domain questions.",
     "Image classifiers trained on one hospital's scans lose accuracy on scans from other hospitals.",
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     # one thread: on a shared machine a descheduled OpenMP worker stalls every op
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     args = ap.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings.models_offline()
     import torch
 
     torch.set_num_threads(args.threads)

@@ -21,7 +21,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
-from discovery.settings import shared_data_dir
+from discovery import SPACES
+from discovery.settings import models_offline, shared_data_dir
 
 
 def corpus_path() -> Path:
@@ -51,7 +52,7 @@ def run_product(items: list[tuple[str, str]], batch: int, mode: str) -> float:
     from discovery import aspects, encoder
 
     encoder.CONFIG.mode = mode
-    indexes = {s: faiss.IndexFlatIP(encoder.DIM) for s in aspects.SPACES}
+    indexes = {s: faiss.IndexFlatIP(encoder.DIM) for s in SPACES}
     t = time.perf_counter()
     for i in range(0, len(items), batch):
         embedded = aspects.embed_papers(items[i:i + batch])
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch and faiss threads")
     ap.add_argument("--product-fp32", action="store_true", help="also time the product with fp32")
     args = ap.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    models_offline()
     import faiss
     import torch
 

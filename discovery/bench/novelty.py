@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from discovery import ASPECTS
-from discovery.index import SPACES, read_current
+from discovery import ASPECTS, SPACES, settings
+from discovery.index import read_current
+from inference import settings as inference_settings
 
 IDEAS = [
     {"text": "Large language models are expensive to serve on commodity hardware. We quantize the weights "
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rationale", type=int, default=0, help="also generate N rationales and count citations")
     parser.add_argument("--threads", type=int, default=2, help="torch and FAISS threads")
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings.models_offline()
     import faiss
     import torch
 
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"index {args.index}: {len(store.index_set)} papers, version {store.index_set.version}, "
           f"spaces {[store.index_set.kind(s) for s in SPACES]}, open {time.perf_counter() - t0:.1f} s "
           f"({'calibration loaded' if had else 'calibration computed now'}); LLM_BACKEND="
-          f"{os.environ.get('LLM_BACKEND', 'int8')}; load average {load_avg()}")
+          f"{inference_settings.backend()}; load average {load_avg()}")
     bench_reports(store, args.reps, not args.no_llm)
     if args.rationale:
         bench_rationales(store, args.rationale)

@@ -28,11 +28,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from discovery import ASPECTS
+from discovery import ASPECTS, SPACES
 from discovery.aspects import space_score
-from discovery.index import SPACES, IndexConfig, IndexSet, Meta, build_space
+from discovery.index import IndexConfig, IndexSet, Meta, build_space
 from discovery.search import SearchConfig, aspect_score, search
-from discovery.settings import PROJECT_ROOT, shared_data_dir
+from discovery.settings import PROJECT_ROOT, models_offline, shared_data_dir
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
 
@@ -363,7 +363,7 @@ def main(argv=None) -> None:
     ap.add_argument("--hnsw-large", action="store_true", help="also build HNSW at --large (minutes)")
     ap.add_argument("--threads", type=int, default=2, help="FAISS threads for index builds")
     args = ap.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    models_offline()
     import torch
 
     # One thread per query, as a web or worker process should run FAISS and torch: with OpenMP

@@ -22,7 +22,7 @@ from typing import IO, Callable
 from discovery import ASPECTS
 
 COMMAND_MODULES = ("discovery.cli", "discovery.cli.novelty", "discovery.cli.ideas")
-FACETS = ASPECTS + ("all",)
+RANK_FACETS = ASPECTS + ("all",)  # what `rank --facet` matches on: one aspect, or the whole paper
 
 
 def serve(handle: Callable[[dict], dict], stdin: IO, stdout: IO) -> int:
@@ -92,7 +92,7 @@ def register(subparsers) -> None:
     seg = subparsers.add_parser("segment", help="split abstracts into problem / method / findings")
     seg.set_defaults(func=run_segment)
     rank = subparsers.add_parser("rank", help="rank candidate papers against a query paper")
-    rank.add_argument("--facet", choices=FACETS, default="all", help="aspect to match on")
+    rank.add_argument("--facet", choices=RANK_FACETS, default="all", help="aspect to match on")
     rank.set_defaults(func=run_rank)
 
 

@@ -4,7 +4,7 @@
 
 Vectors: the npz the product's pipeline writes for ../shared/data/ml_papers.jsonl.gz (keys ids,
 paper, problem, method, findings, year); when it is absent, a seeded subset of the corpus is
-embedded here with discovery.standalone.embed_papers and cached under var/cache/.
+embedded here with discovery.aspects.embed_papers and cached under var/cache/.
 
 Evaluation (the Ideation Space paper's Hit Rate@30): a fixed, seeded 10% of the papers is held out
 of training; for each held-out paper its problem vector (mapped, or as is for the identity
@@ -37,7 +37,7 @@ def embed_subset(n: int, seed: int, cache: Path) -> dict[str, np.ndarray]:
     if cache.exists():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    from discovery.standalone import embed_papers
+    from discovery.aspects import embed_papers
 
     papers = read_corpus(shared_data_dir() / "ml_papers.jsonl.gz")
     rows = np.sort(np.random.default_rng(seed).choice(len(papers), min(n, len(papers)), replace=False))
@@ -61,9 +61,9 @@ def load_vectors(path: Path | None, subset: int, seed: int) -> tuple[dict[str, n
     if path is not None and path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}, str(path)
-    from discovery import novelty
+    from discovery.segmenter import default_segmenter
 
-    labeller = type(novelty.segmenter()).__name__.lower()  # trained segmenter or position labels
+    labeller = type(default_segmenter()).__name__.lower()  # trained segmenter or position labels
     cache = PROJECT_ROOT / "var" / "cache" / f"transitions_subset_{subset}_{seed}_{labeller}.npz"
     return embed_subset(subset, seed, cache), f"{cache} (seeded subset: {path} is absent)"
 

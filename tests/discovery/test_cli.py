@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from discovery import aspects, cli, encoder
+from discovery import cli, encoder, segmenter
 from tests.discovery.stand_ins import CountingEncoder, CueSegmenter
 
 
@@ -11,7 +11,7 @@ from tests.discovery.stand_ins import CountingEncoder, CueSegmenter
 def stand_ins(monkeypatch):
     fake = CountingEncoder()
     monkeypatch.setattr(encoder, "encode", fake)
-    monkeypatch.setattr(aspects, "_SEGMENTER", CueSegmenter())
+    monkeypatch.setattr(segmenter, "default_segmenter", CueSegmenter)
     return fake
 
 

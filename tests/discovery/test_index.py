@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from discovery import SPACES
 from discovery import index as index_mod
-from discovery.index import SPACES, IndexConfig, IndexMismatchError, IndexSet, StaleIndexError
+from discovery.index import IndexConfig, IndexMismatchError, IndexSet, StaleIndexError
 
 DIM = 384
 ROOT = Path(__file__).resolve().parents[2]

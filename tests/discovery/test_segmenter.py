@@ -1,16 +1,15 @@
 """Sentence splitter and abstract segmenter. The segmenter tests load the committed weights; they
 feed deterministic stand-in vectors except the CSAbstruct test, which uses the real encoder."""
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from discovery.segmenter import LABELS, WEIGHTS, Segmenter, ngram_ids
 from discovery.sentences import split_sentences
+from discovery.settings import shared_data_dir
 
-DATA = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+DATA = shared_data_dir()
 
 
 # ---------------------------------------------------------------------------- splitter

@@ -18,11 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 import discovery
-from discovery import ASPECTS
+from discovery import SPACES
 from webapp.papers.models import IndexState, Paper, PaperVectors
 
 log = logging.getLogger(__name__)
-SPACES = ("paper",) + ASPECTS
 
 
 def unindexed_ids() -> list[int]:
@@ -39,18 +38,17 @@ def papers_index_chunk(*, ids: list[int]) -> int:
     redelivered after a crash only does what is left. Returns how many were indexed."""
     papers = list(Paper.objects.filter(pk__in=ids, indexed_hash=""))
     if papers:
-        segmentations, vectors = embed_papers(papers)
+        segmentations, vectors = papers_embed(papers)
         _store(papers, segmentations, vectors)
     return len(papers)
 
 
-def embed_papers(papers: list[Paper]) -> tuple[list[list[dict]], dict[str, np.ndarray]]:
+def papers_embed(papers: list[Paper]) -> tuple[list[list[dict]], dict[str, np.ndarray]]:
+    """discovery.aspects.embed_papers on Paper rows: (segmentations, vectors per space)."""
     from discovery import aspects
 
     embedded = aspects.embed_papers([(p.title, p.abstract) for p in papers])
-    segmentations = [[{"text": s, "aspect": a} for s, a in zip(sents, labels)]
-                     for sents, labels in zip(embedded.sentences, embedded.labels)]
-    return segmentations, embedded.vectors
+    return embedded.segmentations(), embedded.vectors
 
 
 @functools.lru_cache(maxsize=1)
