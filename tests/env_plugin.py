@@ -15,12 +15,33 @@ first run on a machine builds it. `--basetemp DIR` keeps the tests' tmp_path fol
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-RUN_DIR = Path(tempfile.mkdtemp(prefix="ideation-test-"))
+
+def _stale_runs_remove() -> None:
+    """The folders of earlier runs killed before their exit handler ran (kill -9, an OOM kill)."""
+    for folder in Path(tempfile.gettempdir()).glob("ideation-test-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+_stale_runs_remove()
+RUN_DIR = Path(tempfile.mkdtemp(prefix=f"ideation-test-{os.getpid()}-"))
 (RUN_DIR / "tmp").mkdir()
 os.environ["TMPDIR"] = tempfile.tempdir = str(RUN_DIR / "tmp")
 if not os.environ.get("DATA_DIR"):
@@ -41,6 +62,10 @@ def _run_end() -> None:
 
 
 atexit.register(_run_end)
+# `timeout` and CI runners stop a run with SIGTERM, which by default ends Python without its exit
+# handlers: as an interrupt, pytest tears the run down and _run_end still removes its folder.
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _private_redis() -> str:
