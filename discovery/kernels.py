@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from pathlib import Path
 
 from inference.kernels import cpu_flags, extension_load
@@ -28,13 +27,13 @@ def cpu_has_avx512() -> bool:
 @functools.lru_cache(maxsize=1)
 def ops():
     """The compiled module, or None (see the module doc)."""
-    if os.environ.get("DISCOVERY_KERNELS", "1") == "0" or not cpu_has_avx512():
-        return None
-    from discovery.settings import cache_dir
+    from discovery import settings
 
+    if not settings.kernels_enabled() or not cpu_has_avx512():
+        return None
     try:
-        return extension_load("discovery_minilm_ops", SOURCE, cache_dir() / "kernels", CFLAGS, [],
-                              verbose=os.environ.get("DISCOVERY_VERBOSE_BUILD") == "1")
+        return extension_load("discovery_minilm_ops", SOURCE, settings.cache_dir() / "kernels", CFLAGS, [],
+                              verbose=settings.verbose_build())
     except Exception as exc:  # a missing compiler must not take ingestion down
         log.warning("could not build the encoder kernels (%s): using PyTorch's Int8 and attention", exc)
         return None

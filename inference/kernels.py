@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import settings
+
 log = logging.getLogger(__name__)
 SOURCE = Path(__file__).parent / "csrc" / "int8_ops.cpp"
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]
@@ -54,7 +56,7 @@ def cpu_supported() -> bool:
 def compiler_version() -> str:
     """`$CXX --version` (torch compiles with $CXX, else c++); empty where there is no compiler."""
     try:
-        done = subprocess.run([os.environ.get("CXX", "c++"), "--version"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([settings.compiler(), "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return ""
     return done.stdout.strip()
@@ -124,25 +126,14 @@ def ops():
     if not cpu_supported():
         log.warning("CPU lacks AVX-512 VNNI and AVX2: using the pure-torch int8 reference path")
         return None
-    from .settings import cache_dir
-
     try:
-        mod = extension_load("llm_int8_ops", SOURCE, cache_dir() / "kernels", CFLAGS, LDFLAGS,
-                             verbose=os.environ.get("LLM_VERBOSE_BUILD") == "1")
+        mod = extension_load("llm_int8_ops", SOURCE, settings.cache_dir() / "kernels", CFLAGS, LDFLAGS,
+                             verbose=settings.verbose_build())
     except Exception as exc:  # a missing compiler must not take the product down
         log.warning("could not build the int8 kernels (%s): using the pure-torch path", exc)
         return None
-    mod.set_parallel_decode(parallel_decode())
+    mod.set_parallel_decode(settings.parallel_decode())
     return mod
-
-
-def parallel_decode() -> bool:
-    """LLM_PARALLEL_DECODE=1 splits one-token matmuls across torch's threads: worth it only on a
-    machine where no other process wants those cores. Prompt blocks always use all threads."""
-    raw = os.environ.get("LLM_PARALLEL_DECODE", "0").strip()
-    if raw not in ("0", "1"):
-        raise RuntimeError(f"LLM_PARALLEL_DECODE={raw!r} must be 0 or 1")
-    return raw == "1"
 
 
 def available() -> bool:

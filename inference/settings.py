@@ -10,6 +10,7 @@ CACHE_DIR      derived, reproducible files kept between runs and shared by every
 LLM_CACHE_DIR  where the LLM's quantized weights and compiled kernels live; default $CACHE_DIR/llm
 LLM_PARALLEL_DECODE  a boolean, default off: split one-token matmuls across torch's threads
 LLM_VERBOSE_BUILD    a boolean, default off: print the kernels' compiler output
+CXX                  the C++ compiler for the kernels (torch's own variable); default c++
 SHARED_DATA_DIR      the read-only data folder (seed_papers.txt for `bench`); default ../shared/data
 Booleans: 1/0, true/false, yes/no, on/off (any case). A value that cannot be used stops with a
 SettingError naming the variable; every variable of the runtime is read here, when its
@@ -128,6 +129,11 @@ def parallel_decode() -> bool:
 
 def verbose_build() -> bool:
     return env_bool("LLM_VERBOSE_BUILD", False)
+
+
+def compiler() -> str:
+    """CXX, the C++ compiler torch builds the kernels with (its version keys the kernel cache)."""
+    return env_raw("CXX") or "c++"
 
 
 def models_offline() -> None:

@@ -155,7 +155,7 @@ def run_child(engine: str, cfg: BenchConfig) -> dict:
     cmd = [sys.executable, "-m", "inference", "bench", "--one", engine, "--out", out,
            "--threads", str(cfg.threads), "--new-tokens", str(cfg.new_tokens), "--repeats", str(cfg.repeats)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    if cfg.threads > 1:  # "use N threads" includes the int8 engine's one-token ops (kernels.parallel_decode)
+    if cfg.threads > 1:  # "use N threads" includes the int8 engine's one-token ops (settings.parallel_decode)
         env.setdefault("LLM_PARALLEL_DECODE", "1")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     try:
