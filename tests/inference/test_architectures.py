@@ -29,7 +29,8 @@ TEXT = ("Protein language models learn residue contacts without supervision; att
 
 def byte_tokenizer() -> PreTrainedTokenizerFast:
     """Byte-level BPE without merges: 256 byte tokens plus the chat specials, no download."""
-    tk = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(pre_tokenizers.ByteLevel.alphabet())}, merges=[]))
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())  # a set underneath: sorted, so ids are stable
+    tk = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tk.decoder = decoders.ByteLevel()
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|im_end|>", bos_token="<|im_start|>")
@@ -177,3 +178,19 @@ def test_it_refuses_a_sliding_window_that_binds(tmp_path):
     with pytest.raises(architectures.UnsupportedModel, match="128-token sliding window"):
         architectures.check_config(cfg, max_seq=2048)
     architectures.check_config(cfg, max_seq=128)
+
+
+def test_it_prints_perplexity_as_one_json_line(tmp_path, private_cache, monkeypatch, capsys):
+    import json
+
+    from inference.__main__ import main
+
+    ref = tiny_model("qwen2", tmp_path / "qwen2")
+    (tmp_path / "text.txt").write_text(TEXT)
+    monkeypatch.setenv("LLM_MODEL", "unset-by-the-test")  # main() sets it from --model; restored after
+    assert main(["ppl", "--model", str(tmp_path / "qwen2"), "--text-file", str(tmp_path / "text.txt")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ids = torch.tensor(byte_tokenizer()(TEXT).input_ids)
+    with torch.inference_mode():
+        want = perplexity(ref(ids[None]).logits[0], ids)
+    assert out["tokens"] == len(ids) and abs(out["ppl"] / want - 1) < 0.01

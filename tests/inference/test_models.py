@@ -64,3 +64,11 @@ def test_it_keeps_llm_model_paths_working(tmp_path, monkeypatch):
     monkeypatch.setenv("LLM_MODEL", str(tmp_path / "missing.gguf"))
     with pytest.raises(RuntimeError, match="does not exist"):
         settings.model_path()
+
+
+def test_it_lists_the_known_models(capsys):
+    from inference.__main__ import main
+
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"))
