@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inference.settings import env_auto_bool, env_bool, env_choice, env_path
+from inference.settings import cache_root, env_auto_bool, env_bool, env_choice, env_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENCODER_MODES = ("fp32", "fast")  # fp32 = sentence-transformers reference, fast = Int8 / kernels
@@ -45,8 +45,6 @@ def verbose_build() -> bool:
 
 
 def cache_dir() -> Path:
-    from inference.settings import cache_root  # CACHE_DIR, shared with the LLM runtime
-
     return env_path("DISCOVERY_CACHE_DIR") or cache_root() / "discovery"
 
 
