@@ -20,7 +20,7 @@ import torch
 from . import architectures as arch
 from . import int8 as q8
 from .model import Int8Llama, Layer, LlamaShape
-from .settings import cache_dir
+from .settings import cache_dir, models_offline
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 3  # bump when the cached layout changes
@@ -42,7 +42,7 @@ Graph neural networks, reinforcement learning, causal inference, Bayesian optimi
 
 def load_hf(path: Path, dtype=torch.float32):
     """(model, tokenizer) from a model folder or a .gguf file, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    models_offline()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kw = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
