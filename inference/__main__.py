@@ -8,7 +8,9 @@ import logging
 import os
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from . import settings
+
+settings.models_offline()
 
 
 def main(argv=None) -> int:
