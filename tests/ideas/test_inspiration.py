@@ -47,3 +47,36 @@ def test_it_ranks_given_candidates_by_transferable_method(store):
     ranking = inspiration.rank_candidates(aspect_text(solver, "problem") or solver["title"], candidates)
     assert sorted(ranking) == sorted(c[0] for c in candidates)
     assert ranking[0] == solver["id"]
+
+
+def test_it_never_returns_the_paper_the_problem_came_from(store):
+    iid = next(i for i, row in sorted(store.papers.items()) if "int8" in row["title"].lower())
+    problem = aspect_text(store.papers[iid], "problem") or store.papers[iid]["title"]
+    found = inspire(store.index_set, problem, sentences_of=store.sentences_of, exclude={iid})
+    assert iid not in [f.id for f in found]
+    assert len(found) == InspirationConfig.k
+
+
+def test_whole_text_similarity_dominates_the_aspect_signals():
+    # candidate 0 matches the problem as a whole; candidate 1 only in the aspect signals
+    sig = {"text": np.array([0.80, 0.55, 0.50, 0.45]), "lexical": np.array([6.0, 2.0, 1.0, 1.0]),
+           "method": np.array([0.30, 0.70, 0.30, 0.30]), "transition": np.array([0.30, 0.70, 0.30, 0.30]),
+           "problem": np.array([0.40, 0.70, 0.40, 0.40])}
+    assert int(np.argmax(inspiration.relevance(sig, InspirationConfig()))) == 0
+    assert int(np.argmax(sig["problem"] + sig["transition"])) == 1  # what the aspect-only score chose
+
+
+def test_signals_are_put_on_one_scale_within_a_request():
+    assert np.allclose(inspiration.zscore(np.array([1.0, 2.0, 3.0])), [-1.2247, 0.0, 1.2247], atol=1e-4)
+    assert not inspiration.zscore(np.array([0.3, 0.3])).any()  # a constant signal says nothing
+
+
+def test_a_candidate_with_a_matching_method_sentence_moves_up():
+    intro = "Language models are large. Serving them is expensive on commodity hardware."
+    twin = ("a", "Efficient serving of language models", intro + " We study batching policies for request queues.")
+    matching = ("b", "Efficient serving of language models",
+                intro + " We quantize the weights to 8-bit integers and use int8 matrix multiplication.")
+    unrelated = ("c", "Protein folding with graph networks", "Proteins fold. We use message passing on residue graphs.")
+    problem = "Large language models are too big to fit on one GPU; we need to shrink their weights in memory."
+    ranking = inspiration.rank_candidates(problem, [twin, unrelated, matching])
+    assert ranking.index("b") < ranking.index("a") < ranking.index("c")

@@ -10,13 +10,15 @@ from webapp.ideas.models import IdeaRun
 from webapp.papers.models import Paper
 
 
-def inspirations_for(*, problem: str, k: int = 8) -> list[dict]:
-    """Ranked methodology sources for a problem, each with its Paper and why it was chosen."""
+def inspirations_for(*, problem: str, k: int = 8, exclude: tuple = ()) -> list[dict]:
+    """Ranked methodology sources for a problem, each with its Paper and why it was chosen;
+    papers in `exclude` (the paper the problem came from) are left out."""
     from discovery.inspiration import InspirationConfig, inspire
     from webapp.ideas.services import site_corpus
 
     corpus = site_corpus()
-    found = inspire(corpus.index_set, problem, cfg=InspirationConfig(k=k), sentences_of=corpus.sentences_of)
+    found = inspire(corpus.index_set, problem, cfg=InspirationConfig(k=k), sentences_of=corpus.sentences_of,
+                    exclude=set(exclude))
     papers = Paper.objects.in_bulk([f.id for f in found])
     return [f.to_dict() | {"paper": papers.get(f.id), "title": papers[f.id].title if f.id in papers else ""}
             for f in found]

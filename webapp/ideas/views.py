@@ -27,7 +27,7 @@ def inspire(request):
     found, error = [], ""
     if request.method == "GET" and initial["problem"].strip():
         try:
-            found = selectors.inspirations_for(problem=initial["problem"])
+            found = selectors.inspirations_for(problem=initial["problem"], exclude=(paper.pk,) if paper else ())
         except services.IdeasRejected as exc:
             error = str(exc)
     return render(request, "ideas/inspire.html", {"form": form, "inspirations": found, "error": error, "paper": paper},
