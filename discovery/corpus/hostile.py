@@ -154,7 +154,8 @@ def _wide_bibtex() -> str:
 
 
 def _no_bidi(records: list[Record]) -> bool:
-    return all(not re.search("[\u202a-\u202e\u2066-\u2069]", r.title + r.abstract) for r in records)
+    """No bidirectional control left in the text, and no link that holds one."""
+    return all(not re.search("[\u202a-\u202e\u2066-\u2069]", r.title + r.abstract + r.url) for r in records)
 
 
 def _bounded_fingerprints(records: list[Record]) -> bool:
@@ -277,7 +278,8 @@ CASES = [
     Case("RIS without end tags", "noend.ris", _put(lambda: ris(end=False)), GOOD - 1, "not closed"),
     Case("duplicate records", "dup.jsonl", _put(lambda: jsonl(1) * 10_000), 10_000, "", _one_fingerprint),
     Case("bidirectional controls in titles", "bidi.jsonl",
-         _put(lambda: '{"title": "Invoice \u202egpj.exe\u202c study", "abstract": "\u2066x\u2069"}\n'), 1, "",
+         _put(lambda: '{"title": "Invoice \u202egpj.exe\u202c study", "abstract": "\u2066x\u2069", '
+                      '"url": "https://example.org/\u202egpj.exe"}\n'), 1, "",
          _no_bidi),
     Case("a 440-character title, no DOI", "long_title.jsonl",
          _put(lambda: json.dumps({"title": "A study of " + "very " * 86 + "long titles", "abstract": "x"}) + "\n"), 1,

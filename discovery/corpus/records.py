@@ -74,7 +74,8 @@ _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^?#\s]+?)(?:\.pdf)?(?:[?#]|$)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
 _ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-_HTTP = re.compile(r"https?://\S+", re.IGNORECASE)
+_HTTP = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+",
+                   re.IGNORECASE)
 _AUTHOR_SEPARATORS = re.compile(r",|\s+and\s+")
 
 
@@ -117,11 +118,10 @@ def parse_year(value) -> int | None:
 
 
 def clean_url(value: str) -> str:
-    """The URL if it is http(s) and free of control and format characters (a U+202E in a link's
-    text makes it read as another address)."""
+    """The URL if it is http(s) and free of control, zero-width and bidirectional characters (a
+    U+202E in a link's text makes it read as another address)."""
     value = value.strip()
-    hidden = any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
-    return value if _HTTP.fullmatch(value) and not hidden else ""
+    return value if _HTTP.fullmatch(value) else ""
 
 
 def flip_name(name: str) -> str:
