@@ -115,12 +115,12 @@ def length_sorted_batches(lengths: list[int], batch_size: int, batch_tokens: int
     return batches
 
 
-def _encode_fast(texts: list[str], cfg: EncoderConfig) -> np.ndarray:
+def _forward_batches(texts: list[str], cfg: EncoderConfig):
+    """(rows, last hidden states, attention mask) per length-sorted batch."""
     import torch
 
     _, forward = _fast_model()
     ids = [e.ids for e in _rust_tokenizer(cfg.max_length).encode_batch(texts)]
-    out = np.empty((len(texts), DIM), dtype=np.float32)
     with torch.inference_mode():
         for batch in length_sorted_batches([len(x) for x in ids], cfg.batch_size, cfg.batch_tokens):
             width = max(len(ids[i]) for i in batch)
@@ -129,9 +129,16 @@ def _encode_fast(texts: list[str], cfg: EncoderConfig) -> np.ndarray:
             for row, i in enumerate(batch):
                 input_ids[row, :len(ids[i])] = torch.tensor(ids[i])
                 mask[row, :len(ids[i])] = 1
-            hidden = forward(input_ids, mask)
-            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            out[batch] = torch.nn.functional.normalize(pooled.float(), dim=-1).numpy()
+            yield batch, forward(input_ids, mask).float(), mask
+
+
+def _encode_fast(texts: list[str], cfg: EncoderConfig) -> np.ndarray:
+    import torch
+
+    out = np.empty((len(texts), DIM), dtype=np.float32)
+    for batch, hidden, mask in _forward_batches(texts, cfg):
+        pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        out[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
     return out
 
 
@@ -148,3 +155,30 @@ def encode(texts: list[str], batch_size: int | None = None, mode: str | None = N
     vecs = _reference_model().encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
     return vecs.astype(np.float32, copy=False)
+
+
+@dataclass
+class TokenStates:
+    vectors: np.ndarray  # (n, DIM): the same rows as encode(texts, mode="fast")
+    states: list[np.ndarray]  # per text (tokens, DIM) L2-normalised, [CLS] and [SEP] left out
+    tokens: list[list[str]]  # the word pieces those rows stand for
+
+
+def encode_tokens(texts: list[str]) -> TokenStates:
+    """Sentence vectors and every word piece's contextual state from the same forward pass (the
+    fast path's network whatever the mode): soft token alignment (BERTScore, Zhang et al. 2020)
+    in discovery.novelty_scorer reads them."""
+    import torch
+
+    texts = list(texts)
+    cfg = EncoderConfig("fast", CONFIG.batch_size, CONFIG.batch_tokens, CONFIG.max_length)
+    pieces = [e.tokens[1:-1] for e in _rust_tokenizer(cfg.max_length).encode_batch(texts)]
+    vectors = np.zeros((len(texts), DIM), dtype=np.float32)
+    states: list[np.ndarray] = [np.zeros((0, DIM), np.float32)] * len(texts)
+    for batch, hidden, mask in _forward_batches(texts, cfg) if texts else ():
+        pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        vectors[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+        unit = torch.nn.functional.normalize(hidden, dim=-1).numpy()
+        for row, i in enumerate(batch):
+            states[i] = unit[row, 1:int(mask[row].sum()) - 1]
+    return TokenStates(vectors, states, pieces)

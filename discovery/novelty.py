@@ -11,8 +11,13 @@ neighbour is closer than the idea's. 0.9 means "further from prior work than 90%
 papers are from theirs", whatever the corpus, its size or the encoder.
 
 Combination check: a paper close on problem *and* method together, scored by min(problem sim,
-method sim) and calibrated the same way; it is also the overall score. The typed verdict follows
-from the calibrated scores (thresholds in NoveltyConfig) and names the overlapping papers.
+method sim) and calibrated the same way (the "combination" score).
+
+Overall score: 1 - p(not novel) of the learned scorer (discovery.novelty_scorer: whole-text
+margins, soft token coverage, rare terms) against the idea's 50 nearest candidates, when their
+texts are at hand (`texts_of`, or `sentences_of`); else the combination score. A not-novel
+judgement types the verdict (paraphrase / subset / combination of the papers it names); a novel
+one keeps the aspect verdict from the calibrated scores (thresholds in NoveltyConfig).
 """
 from __future__ import annotations
 
@@ -35,6 +40,9 @@ VERDICTS = {
     "new_combination": "Known problem and known method in a new combination",
     "new_method": "Known problem with a new method",
     "new_problem": "New problem",
+    "paraphrase_of": "Paraphrase of existing work",
+    "subset_of": "Part of an existing idea",
+    "combination_of": "Combination of existing ideas",
 }
 
 
@@ -46,6 +54,8 @@ class NoveltyConfig:
     new_above: float = 0.7  # aspect is new when further than 70% of corpus papers are from theirs
     close_below: float = 0.2  # problem+method pair closer than 80% of corpus pairs: close to existing
     sentences_per_paper: int = 1  # matching sentences shown per evidence paper and aspect
+    pool: int = 50  # nearest candidates (whole-paper cosine) the learned scorer judges against:
+    # the size of the pools it was trained and measured on
 
 
 @dataclass
@@ -182,6 +192,7 @@ class Assessment:
     evidence: dict[str, list[Evidence]]  # aspect (and "combination") -> nearest prior papers
     as_of: int | None = None
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+    p_not_novel: float | None = None  # the learned scorer's, None when it could not run
 
     @property
     def verdict_label(self) -> str:
@@ -221,7 +232,7 @@ def verdict_of(scores: dict[str, float], cfg: NoveltyConfig, has_findings: bool 
         return "new_problem"
     if scores["method"] >= cfg.new_above:
         return "new_method"
-    if scores["overall"] > cfg.close_below:
+    if scores.get(COMBO, scores["overall"]) > cfg.close_below:
         return "new_combination"
     return "new_findings" if has_findings and scores["findings"] >= cfg.new_above else "close_to_existing"
 
@@ -240,6 +251,23 @@ def _top(ids: np.ndarray, sims: dict[str, np.ndarray], key: np.ndarray, k: int) 
 
 
 SentencesOf = Callable[[list[int]], dict[int, list[tuple[str, str]]]]  # id -> [(text, aspect)]
+TextsOf = Callable[[list[int]], dict[int, str]]  # id -> the paper's text
+
+
+def learned_judgement(index_set: IndexSet, ids: np.ndarray, sims: dict[str, np.ndarray], idea: Idea,
+                      texts_of: TextsOf, cfg: NoveltyConfig):
+    """(novelty_scorer.Judgement, the paper ids behind its verdict) against the idea's cfg.pool
+    nearest candidates by whole-paper cosine; (None, []) when none of their texts is known."""
+    from discovery import novelty_scorer
+
+    top = [int(i) for i in ids[np.argsort(-sims["paper"], kind="stable")[:cfg.pool]]]
+    texts = texts_of(top)
+    pool = [i for i in top if texts.get(i, "").strip()]
+    if not pool:
+        return None, []
+    judged = novelty_scorer.judge(idea.text(), [texts[i] for i in pool],
+                                  index_set.reconstruct("paper", np.asarray(pool, np.int64)))
+    return judged, [pool[j] for j in judged.papers]
 
 
 def attach_sentences(evidence: dict[str, list[Evidence]], idea: Idea, sentences_of: SentencesOf,
@@ -264,10 +292,11 @@ def attach_sentences(evidence: dict[str, list[Evidence]], idea: Idea, sentences_
 
 def assess(index_set: IndexSet, idea: Idea, calibration: Calibration, *, as_of: int | None = None,
            cfg: NoveltyConfig | None = None, sentences_of: SentencesOf | None = None,
-           vectors: dict[str, np.ndarray] | None = None,
+           texts_of: TextsOf | None = None, vectors: dict[str, np.ndarray] | None = None,
            on_stage: Callable[[str], None] = lambda stage: None) -> Assessment:
     """Deterministic novelty assessment of one idea against the papers in `index_set` (up to
-    `as_of` when given). Stages reported through `on_stage`: retrieving, scoring."""
+    `as_of` when given). Stages reported through `on_stage`: retrieving, scoring. The learned
+    overall score needs the candidates' texts: `texts_of`, else joined `sentences_of`."""
     cfg = cfg or NoveltyConfig()
     t0 = time.perf_counter()
     on_stage("retrieving")
@@ -284,11 +313,21 @@ def assess(index_set: IndexSet, idea: Idea, calibration: Calibration, *, as_of: 
     evidence[COMBO] = _top(ids, sims, pair, cfg.k)
     nearest = {a: evidence[a][0].similarity for a in ASPECTS} | {COMBO: evidence[COMBO][0].similarity}
     scores = {a: round(calibration.novelty(a, nearest[a]), 4) for a in ASPECTS}
-    scores["overall"] = round(calibration.novelty(COMBO, nearest[COMBO]), 4)
+    scores[COMBO] = round(calibration.novelty(COMBO, nearest[COMBO]), 4)
+    if texts_of is None and sentences_of is not None:
+        texts_of = lambda pids: {i: " ".join(t for t, _ in s) for i, s in sentences_of(pids).items()}  # noqa: E731
+    t_judge = time.perf_counter()
+    judged, behind = learned_judgement(index_set, ids, sims, idea, texts_of, cfg) if texts_of else (None, [])
+    judge_ms = (time.perf_counter() - t_judge) * 1000
+    scores["overall"] = judged.overall if judged else scores[COMBO]
     verdict = verdict_of(scores, cfg, has_findings=bool(idea.findings.strip()))
+    overlapping = overlapping_papers(verdict, evidence)
+    if judged and judged.verdict != "new":
+        verdict, overlapping = judged.verdict, behind
     if sentences_of is not None:
         attach_sentences(evidence, idea, sentences_of, cfg.sentences_per_paper)
     t2 = time.perf_counter()
-    timings = {"retrieving": round((t1 - t0) * 1000, 1), "scoring": round((t2 - t1) * 1000, 1)}
-    return Assessment(idea, scores, nearest, verdict, overlapping_papers(verdict, evidence), evidence,
-                      as_of, timings)
+    timings = {"retrieving": round((t1 - t0) * 1000, 1), "scoring": round((t2 - t1) * 1000, 1),
+               "judging": round(judge_ms, 1)}
+    return Assessment(idea, scores, nearest, verdict, overlapping, evidence, as_of, timings,
+                      judged.p_not_novel if judged else None)

@@ -49,13 +49,14 @@ def report_view(report: NoveltyReport) -> dict:
     if not a:
         return {}
     numbers, papers = report_numbers(report), report_papers(report)
-    groups = [{"key": g, "label": GROUP_LABELS[g], "score": a["scores"]["overall" if g == COMBO else g],
+    groups = [{"key": g, "label": GROUP_LABELS[g], "score": a["scores"].get(g, a["scores"]["overall"]),
                "hits": [{"n": numbers[e["id"]], "paper": papers.get(e["id"]), "id": e["id"],
                          "similarity": e["similarity"], "sentences": e.get("sentences", [])}
                         for e in a["evidence"][g]]}
               for g in GROUPS]
     references = [{"n": n, "id": pid, "paper": papers.get(pid)} for pid, n in numbers.items()]
-    return {"verdict": VERDICTS.get(a["verdict"], a["verdict"]), "groups": groups, "references": references,
+    return {"verdict": VERDICTS.get(a["verdict"], a["verdict"]), "p_not_novel": a.get("p_not_novel"),
+            "groups": groups, "references": references,
             "overlapping": [{"n": numbers[p], "paper": papers.get(p), "id": p} for p in a["overlapping"]],
             "scores": [{"label": GROUP_LABELS.get(k, "Overall"), "value": v, "percent": round(100 * v)}
                        for k, v in a["scores"].items()],
