@@ -46,16 +46,19 @@ class InspirationConfig:
     text_k: int = 60  # nearest papers to the problem text (the backbone's route)
     problem_k: int = 60  # nearest problems whose methods become candidates
     transition_k: int = 60  # nearest methods to the mapped problem (the transition route)
-    # Weights of the z-scored signals (module doc), chosen on the dev halves of the proxies of
-    # discovery.bench.inspiration (CSFCube dev's method facet, query as abstract and as problem;
-    # 49k-corpus problems against the papers whose method their method sentences name, and
-    # against lexical method-term matches), by the mean of Recall@3 and mAP over the proxies, grid
-    # 0-0.5: whole text alone 14.5 dev / 13.8 test, these weights 15.7 / 15.9 (session 4, H7).
+    # Weights of the z-scored signals (module doc), chosen on the dev halves of proxy sets, by the
+    # mean of Recall@3 and mAP over the proxies, grid 0-0.5 (session 4, H7). First set (CSFCube dev's
+    # method facet; problems from the partly indexed 49k corpus against the papers their method
+    # sentences name, or match in rare method terms): whole text alone 14.5 dev / 13.8 test, these
+    # weights 15.7 / 15.9 (means of the two metrics). `python -m discovery.bench.inspiration --vectors FILE.npz --queries 400
+    # --sweep` (CSFCube, and the whole 49k): Recall@3 / mAP over its 5 proxies' dev halves 10.3 /
+    # 18.2 for whole text, 12.1 / 19.2 shipped; there transition and problem at 0.1 or 0 are within
+    # 0.5 of each other (noise: one query is 1-2 points), the lexical term is the clear gain.
     w_text: float = 1.0  # the backbone: every other weight is relative to it
-    w_lexical: float = 0.2  # alone on top of text: +0.5 on dev at 0.2 (+0.0 to +0.7 over 0.1-0.5)
-    w_method: float = 0.0  # cos(problem text, its method sentences): lost on most dev halves at any weight
-    w_transition: float = 0.1  # alone: +0.7 on dev at 0.1, nothing or less from 0.2 up
-    w_problem: float = 0.1  # alone: +0.2 on dev at 0.1 and 0.2
+    w_lexical: float = 0.2  # on top of text alone: +0.5 (first set), +1.7 / +1.3 (bench) on dev at 0.2
+    w_method: float = 0.0  # cos(problem text, its method sentences): lost on dev at any weight >= 0.2
+    w_transition: float = 0.1  # alone: +0.7 (first set), +0.5 / +0.4 (bench) on dev at 0.1; mAP lower from 0.2 up
+    w_problem: float = 0.1  # alone: +0.2 (first set), +0.2 / +0.4 (bench) on dev at 0.1
     mmr_lambda: float = 0.7  # relevance vs. novelty among picks (Carbonell & Goldstein use 0.7 too)
     rerank_top: int = 0  # candidates the LLM may re-order; 0 = off (a 135M model is a weak judge)
 
