@@ -164,14 +164,14 @@ class TokenStates:
     tokens: list[list[str]]  # the word pieces those rows stand for
 
 
-def encode_tokens(texts: list[str]) -> TokenStates:
+def encode_tokens(texts: list[str], max_length: int | None = None) -> TokenStates:
     """Sentence vectors and every word piece's contextual state from the same forward pass (the
     fast path's network whatever the mode): soft token alignment (BERTScore, Zhang et al. 2020)
-    in discovery.novelty_scorer reads them."""
+    in discovery.novelty_scorer reads them. max_length (default the model's) truncates."""
     import torch
 
     texts = list(texts)
-    cfg = EncoderConfig("fast", CONFIG.batch_size, CONFIG.batch_tokens, CONFIG.max_length)
+    cfg = EncoderConfig("fast", CONFIG.batch_size, CONFIG.batch_tokens, max_length or CONFIG.max_length)
     pieces = [e.tokens[1:-1] for e in _rust_tokenizer(cfg.max_length).encode_batch(texts)]
     vectors = np.zeros((len(texts), DIM), dtype=np.float32)
     states: list[np.ndarray] = [np.zeros((0, DIM), np.float32)] * len(texts)
