@@ -50,9 +50,10 @@ class InspirationConfig:
     # mean of Recall@3 and mAP over the proxies, grid 0-0.5 (session 4, H7). First set (CSFCube dev's
     # method facet; problems from the partly indexed 49k corpus against the papers their method
     # sentences name, or match in rare method terms): whole text alone 14.5 dev / 13.8 test, these
-    # weights 15.7 / 15.9 (means of the two metrics). `python -m discovery.bench.inspiration --vectors FILE.npz --queries 400
-    # --sweep` (CSFCube, and the whole 49k): Recall@3 / mAP over its 5 proxies' dev halves 10.3 /
-    # 18.2 for whole text, 12.1 / 19.2 shipped; there transition and problem at 0.1 or 0 are within
+    # weights 15.7 / 15.9 (means of the two metrics).
+    # `python -m discovery.bench.inspiration --vectors FILE.npz --queries 400 --sweep` (CSFCube,
+    # and the whole 49k): Recall@3 / mAP over its 5 proxies' dev halves 10.3 / 18.2 for whole
+    # text, 12.1 / 19.2 shipped; there transition and problem at 0.1 or 0 are within
     # 0.5 of each other (noise: one query is 1-2 points), the lexical term is the clear gain.
     w_text: float = 1.0  # the backbone: every other weight is relative to it
     w_lexical: float = 0.2  # on top of text alone: +0.5 (first set), +1.7 / +1.3 (bench) on dev at 0.2
