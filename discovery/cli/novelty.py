@@ -12,7 +12,9 @@ and the idea is judged against its own candidates only (discovery.novelty_scorer
 "scores": {"overall", "paper", "problem", "method", "findings"}, "p_not_novel", "verdict",
 "evidence": [{"id", "similarity", "coverage"}], "overlapping"}. overall = 1 - p(not novel), so
 higher = more novel and comparable across the requests of a batch; the aspect scores are
-novelty against the request's own pool (novelty_scorer.aspect_novelty).
+novelty against the request's own pool (novelty_scorer.aspect_novelty). The verdict is
+paraphrase_of | subset_of | combination_of ("overlapping" names those candidates) or, for a novel
+idea, the aspect verdict of discovery.novelty (new_problem, new_method, ...).
 Either way a bad request gets {"id", "error"} and the batch goes on.
 `register(subparsers)` plugs both into `python -m discovery` (discovery.cli.COMMAND_MODULES).
 """
@@ -119,7 +121,9 @@ def parse_pool_request(request: dict) -> tuple[str, list, list[tuple[str, str]]]
 
 
 def pool_handler(k: int):
-    from discovery import aspects, novelty_scorer
+    from discovery import aspects, novelty, novelty_scorer
+
+    cfg = novelty.NoveltyConfig()
 
     def handle(request: dict) -> dict:
         text, ids, items = parse_pool_request(request)
@@ -127,11 +131,13 @@ def pool_handler(k: int):
         idea = aspects.query_vectors("", text)
         judged = novelty_scorer.judge(text, [f"{t} {a}".strip() for t, a in items], pool["paper"])
         sims = pool["paper"] @ idea["paper"]
-        return {"scores": {"overall": judged.overall} | novelty_scorer.aspect_novelty(idea, pool),
-                "p_not_novel": judged.p_not_novel, "verdict": judged.verdict,
+        scores = {"overall": judged.overall} | novelty_scorer.aspect_novelty(idea, pool)
+        # a novel idea is typed by its aspects, as in --index (pool-relative scores, same thresholds)
+        verdict = judged.verdict if judged.verdict != "new" else novelty.verdict_of(scores, cfg)
+        return {"scores": scores, "p_not_novel": judged.p_not_novel, "verdict": verdict,
                 "evidence": [{"id": ids[j], "similarity": round(float(sims[j]), 4), "coverage": c}
                              for j, c in list(judged.coverage.items())[:k]],
-                "overlapping": [ids[j] for j in judged.papers] if judged.verdict != "new" else []}
+                "overlapping": [ids[j] for j in judged.papers] if verdict in novelty_scorer.NOT_NOVEL else []}
     return handle
 
 
