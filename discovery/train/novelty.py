@@ -21,7 +21,7 @@ as dense as novelty_dev's. Split by anchor paper (a seeded 25% for synthetic dev
 and the figures printed). Runtime on 2 shared cores at load ~12: 13 minutes to encode the 10.4k
 texts with their token states (once: cached in --cache, ~550 MB), then 2 minutes for the features
 and the fit (121 s measured with the cache). The weights are the same on every run (seeded draws,
-stable sorts, lbfgs from zero).
+deterministic sorts, lbfgs from zero).
 """
 from __future__ import annotations
 
