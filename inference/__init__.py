@@ -14,7 +14,7 @@ __all__ = ["load_engine", "GenerationError", "GenerationTimeout"]
 
 @functools.lru_cache(maxsize=None)
 def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of the cache key
-    from . import settings
+    from . import models, settings
 
     if backend == "stub":
         from .stub import StubEngine
@@ -22,7 +22,7 @@ def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of
         return StubEngine()
     from .generate import Engine, HFSteps, Int8Steps
 
-    path = settings.model_path()
+    path = models.model_path()
     if backend == "int8":
         from .loading import load_int8
 

@@ -76,14 +76,14 @@ def main(argv=None) -> int:
 def perplexity(args) -> int:
     import torch
 
-    from . import settings
+    from . import models
     from .perplexity import text_perplexity
 
     if args.threads:
         torch.set_num_threads(args.threads)
     with open(args.text_file, encoding="utf-8") as f:
         text = f.read()
-    print(json.dumps(text_perplexity(settings.model_path(), text, args.backend, args.tokens)))
+    print(json.dumps(text_perplexity(models.model_path(), text, args.backend, args.tokens)))
     return 0
 
 

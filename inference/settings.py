@@ -78,18 +78,6 @@ def default_model_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
 
 
-def model_path() -> Path:
-    from .models import REGISTRY, model_resolve
-
-    raw = model_name()
-    if raw in REGISTRY:
-        return model_resolve(raw)
-    path = Path(raw).expanduser() if raw else default_model_path()
-    if not path.exists():
-        raise RuntimeError(f"LLM_MODEL={path} does not exist (a model folder or a .gguf file)")
-    return path
-
-
 def backend() -> str:
     return env_choice("LLM_BACKEND", BACKENDS, "int8")
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from inference import settings
+from inference import models, settings
 
 ENGINES = ("fp32", "int8", "bnb_int8", "dynamic_int8")
 PPL_TOKENS = 2048
@@ -50,7 +50,7 @@ def load(engine: str):
     from inference.generate import Int8Steps
     from inference.loading import load_int8
 
-    path = settings.model_path()
+    path = models.model_path()
     if engine == "int8":
         model, tok = load_int8(path)
         return Int8Runner(Int8Steps(model)), tok, model.nbytes()
@@ -196,7 +196,7 @@ def verdict(r: dict) -> list[str]:
 
 def main(cfg: BenchConfig, engines=ENGINES, json_path: str | None = None) -> dict:
     print(f"building the int8 cache and kernels first; load average {load_average()}", flush=True)
-    warm = "from inference import kernels, loading, settings; kernels.ops(); loading.load_int8(settings.model_path())"
+    warm = "from inference import kernels, loading, models; kernels.ops(); loading.load_int8(models.model_path())"
     subprocess.run([sys.executable, "-c", warm], check=True, capture_output=True)
     results = {}
     for name in engines:

@@ -12,14 +12,14 @@ import torch
 
 from inference import int8 as q8
 from inference import model as model_module
-from inference import settings
+from inference import models
 from inference.loading import load_int8
 
 
 def breakdown(pos: int = 200, steps: int = 30) -> list[tuple[str, float]]:
     """(stage, CPU seconds per token) for each stage summed over layers, then the whole step."""
     torch.set_num_threads(1)
-    m, _ = load_int8(settings.model_path())
+    m, _ = load_int8(models.model_path())
     prompt = torch.arange(pos) % 1000 + 100
     m.forward(prompt, 0)
     names = {id(m.head): "final rmsnorm + int8 head (49152 x 576)"}

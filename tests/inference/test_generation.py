@@ -49,10 +49,10 @@ def test_it_returns_schema_valid_json_or_a_clear_error(int8_engine):
 
 
 def test_it_loads_from_the_disk_cache_in_seconds(int8_engine):
-    from inference import settings
+    from inference import models
     from inference.loading import load_int8
 
     t = time.perf_counter()
-    model, _ = load_int8(settings.model_path())
+    model, _ = load_int8(models.model_path())
     assert time.perf_counter() - t < 10
     assert model.nbytes() < 0.3 * 538e6  # fp32 SmolLM2-135M is 538 MB

