@@ -1,12 +1,10 @@
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from discovery import ASPECTS
-from discovery.index import SPACES, IndexConfig, IndexSet
+from discovery import ASPECTS, SPACES
+from discovery.index import IndexConfig, IndexSet
 from discovery.search import SearchConfig, more_like, rank_of, rrf, search
+from tests.conftest import SEED_PAPERS
 
 DIM = 384
 N = 400
@@ -154,12 +152,9 @@ def test_it_searches_an_ivf_set_with_the_same_results_as_exact_scoring(corpus, t
 @pytest.mark.slow
 def test_it_finds_seed_papers_with_the_real_encoder(tmp_path):
     """Real all-MiniLM-L6-v2 vectors of the demo corpus's titles; BM25 over title + abstract."""
-    data = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    if not (data / "seed_papers.txt").exists():
-        pytest.skip(f"demo corpus absent: {data / 'seed_papers.txt'}")
     from discovery import encoder
 
-    lines = (data / "seed_papers.txt").read_text().splitlines()
+    lines = SEED_PAPERS.read_text().splitlines()
     titles, abstracts = lines[0:80:2], lines[1:80:2]
     vecs = encoder.encode(titles)
     ids = np.arange(1, len(titles) + 1)
