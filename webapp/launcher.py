@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from webapp.env import env_dir, env_int
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "webapp" / "papers" / "demo" / "seed_papers.txt"
 
@@ -101,8 +103,8 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-    data_dir = Path(os.environ.get("DATA_DIR") or ROOT / "var").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # The same typed readers as settings.py: the launcher needs DATA_DIR and PORT before Django starts.
+    data_dir = env_dir("DATA_DIR", ROOT / "var")
     os.environ["DATA_DIR"] = str(data_dir)
     started: list[subprocess.Popen] = []
     # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
@@ -117,7 +119,7 @@ def main() -> None:
         if paper_count() == 0:
             print("empty database: importing the demo corpus")
             manage("import_papers", str(DEMO_CORPUS))
-        port = os.environ.get("PORT", "8000")
+        port = str(env_int("PORT", 8000, minimum=1))
         for name, cmd in services(port, data_dir).items():
             env = {**os.environ, **SERVICE_ENV.get(name, {})}
             started.insert(0, subprocess.Popen(cmd, cwd=ROOT, env=env))
