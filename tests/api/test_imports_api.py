@@ -77,3 +77,10 @@ def test_it_paginates_the_users_jobs(client, alice, bob, alice_token):
     second = client.get("/api/imports", {"page": 2}, **alice_token).json()
     assert len(second["items"]) == 3
     assert "bobs.csv" not in {j["filename"] for j in first["items"] + second["items"]}
+
+
+def test_a_bad_token_gets_401_about_the_token_not_a_csrf_403(db):
+    api_client = Client(enforce_csrf_checks=True)  # as a real client: no test-client CSRF exemption
+    response = api_client.post("/api/imports", {"file": corpus_file()}, HTTP_AUTHORIZATION="Bearer isp_expired")
+    assert response.status_code == 401
+    assert "token" in response.json()["message"]

@@ -1,4 +1,5 @@
 """API authentication: a browser session (with its CSRF token on writes) or a bearer token."""
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from webapp.accounts import services
@@ -7,8 +8,11 @@ from webapp.accounts import services
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token: str):
         user = services.token_user(secret=token)
-        if user is not None:
-            request.user = user  # so the rate limiter and ownership checks see who it is
+        if user is None:
+            # A client that sent a token means token auth: falling through to the session check
+            # would answer "CSRF check Failed" (403), which says nothing about the real fault.
+            raise HttpError(401, "invalid or revoked API token: create one at /accounts/tokens/")
+        request.user = user  # so the rate limiter and ownership checks see who it is
         return user
 
 
