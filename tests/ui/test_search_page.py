@@ -83,3 +83,14 @@ def test_it_rate_limits_searches(client, corpus, settings):
     codes = [client.get("/", {"q": "graph"}, **addr).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert client.get("/", **addr).status_code == 200  # the bare page costs nothing
+
+
+def test_a_page_past_the_end_says_so_and_links_the_last_page(client, corpus, monkeypatch):
+    from webapp.papers import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    last = client.get("/", {"q": "network", "aspect": "all"}).context["page"].pages
+    response = client.get("/", {"q": "network", "aspect": "all", "page": last + 5})
+    assert 'id="no-results"' not in response.text
+    assert 'id="past-the-end"' in response.text
+    assert f'href="?q=network&amp;aspect=all&amp;page={last}"' in response.text
