@@ -52,3 +52,20 @@ def test_it_escapes_a_hostile_abstract(client, corpus):
 
 def test_it_returns_404_for_a_missing_paper(client, db):
     assert client.get("/papers/999999/").status_code == 404
+
+
+def test_it_links_the_identifiers_without_a_stray_separator(client, db):
+    from webapp.papers.models import Paper
+
+    paper = Paper.objects.create(title="Outlier-aware quantization", abstract="We quantize.", year=2024, venue="",
+                                 arxiv_id="2405.01234", doi="10.1000/x.y", url="https://example.org/p",
+                                 fingerprint="test:ids")
+    hostile = Paper.objects.create(title="Hostile link", abstract="x", url="javascript:alert(1)",
+                                   fingerprint="test:js")
+    text = client.get(f"/papers/{paper.pk}/").text
+    meta = text.split('<p class="meta">')[2].split("</p>")[0]
+    assert meta.strip().startswith("2024 · ")
+    assert '<a href="https://arxiv.org/abs/2405.01234"' in meta
+    assert '<a href="https://doi.org/10.1000/x.y"' in meta
+    assert '<a href="https://example.org/p"' in meta
+    assert "javascript:" not in client.get(f"/papers/{hostile.pk}/").text.split('<p class="meta">')[2].split("</p>")[0]

@@ -1,8 +1,9 @@
 """Reads for papers: one paper, counts, titles and labelled sentences by id, an abstract as
-labelled sentences for the pages, BibTeX."""
+labelled sentences for the pages, venue and linked identifiers, BibTeX."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from django.http import Http404
 
@@ -40,6 +41,21 @@ def abstract_sentences(paper: Paper, highlight: str = "") -> list[dict]:
              "label": ASPECT_LABELS.get(p.get("aspect"), "Context"),
              "highlight": bool(highlight) and (highlight == "all" or p.get("aspect") == highlight)}
             for p in pieces]
+
+
+def paper_meta(paper: Paper) -> list[dict]:
+    """The paper's venue, year and identifiers as [{label, text, href}], only those it has, so
+    the page joins them without stray separators. A URL links only when it is http(s): imported
+    records may carry `javascript:` or other schemes."""
+    parts = [{"label": "", "text": paper.venue, "href": ""}, {"label": "", "text": str(paper.year or ""), "href": ""}]
+    if paper.doi:
+        parts.append({"label": "DOI", "text": paper.doi, "href": "https://doi.org/" + quote(paper.doi, safe="/")})
+    if paper.arxiv_id:
+        parts.append({"label": "arXiv", "text": paper.arxiv_id,
+                      "href": "https://arxiv.org/abs/" + quote(paper.arxiv_id, safe="/")})
+    if re.match(r"https?://", paper.url or "", re.IGNORECASE):
+        parts.append({"label": "", "text": "source", "href": paper.url})
+    return [part for part in parts if part["text"]]
 
 
 def _bibtex_value(text: str) -> str:

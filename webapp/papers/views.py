@@ -44,7 +44,8 @@ def paper_detail(request, paper_id: int):
     paper = selectors.paper_get(paper_id=paper_id)
     similar = [{"aspect": a, "label": selectors.ASPECT_LABELS[a],
                 "hits": search.papers_similar(paper=paper, aspect=a, k=8)} for a in ASPECTS]
-    return render(request, "papers/paper.html", {"paper": paper, "sentences": selectors.abstract_sentences(paper),
+    return render(request, "papers/paper.html", {"paper": paper, "meta": selectors.paper_meta(paper),
+                                                 "sentences": selectors.abstract_sentences(paper),
                                                  "similar": similar, "bibtex": selectors.paper_bibtex(paper)})
 
 
