@@ -203,3 +203,16 @@ def test_the_map_places_the_idea_where_its_method_is_and_only_for_its_owner(corp
     assert client.get("/map/", {"report": report.pk}).status_code == 404
     client.logout()
     assert client.get("/map/", {"report": report.pk}).status_code == 404
+
+
+def test_the_list_shows_readable_verdicts_and_tells_same_problem_reports_apart(client, alice):
+    problem = "Predicting molecular properties is expensive"
+    for verdict, method in (("new_combination", "We propose a message passing graph network"),
+                            ("paraphrase_of", "Fine-tune a pretrained transformer on SMILES strings")):
+        NoveltyReport.objects.create(owner=alice, problem=problem, method=method, verdict=verdict,
+                                     status=JobStatus.DONE)
+    client.force_login(alice)
+    text = client.get("/reports/").text
+    assert "new_combination" not in text and "paraphrase_of" not in text
+    assert "Known problem and known method in a new combination" in text and "Paraphrase of existing work" in text
+    assert "We propose a message passing" in text and "Fine-tune a pretrained transformer" in text

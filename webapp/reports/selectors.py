@@ -29,6 +29,12 @@ def reports_of(*, user):
     return NoveltyReport.objects.filter(owner=user)
 
 
+def report_rows(*, user, limit: int = 200) -> list[dict]:
+    """The user's reports for the list: the verdict as words, and the method beside the
+    problem, since the reports one idea run creates share their problem."""
+    return [{"report": r, "verdict": VERDICTS.get(r.verdict, r.verdict)} for r in reports_of(user=user)[:limit]]
+
+
 def report_numbers(report: NoveltyReport) -> dict[int, int]:
     """Paper id -> its [n] in the rationale (rationale.evidence_numbers' order)."""
     seen: dict[int, int] = {}

@@ -13,7 +13,7 @@ EXPORTS = {"md": ("text/markdown", selectors.report_markdown), "json": ("applica
 @login_required
 @require_GET
 def report_list(request):
-    return render(request, "reports/list.html", {"reports": selectors.reports_of(user=request.user)[:200]})
+    return render(request, "reports/list.html", {"rows": selectors.report_rows(user=request.user)})
 
 
 @login_required
