@@ -216,3 +216,23 @@ def test_the_list_shows_readable_verdicts_and_tells_same_problem_reports_apart(c
     assert "new_combination" not in text and "paraphrase_of" not in text
     assert "Known problem and known method in a new combination" in text and "Paraphrase of existing work" in text
     assert "We propose a message passing" in text and "Fine-tune a pretrained transformer" in text
+
+
+def test_references_are_numbered_in_reading_order_and_keep_their_papers(corpus, llm, client, alice):
+    llm("The method is already known [3]. The problem is studied in [1] and in [2] as well, so little is new.")
+    report = run_report(alice)
+    stored = [e["id"] for g in report.assessment["evidence"].values() for e in g]
+    stored = list(dict.fromkeys(stored))  # stored [n] -> stored[n - 1]
+    client.force_login(alice)
+    html = client.get(f"/reports/{report.pk}/").content.decode()
+    rationale = html.split('<p id="rationale">')[1].split("</p>")[0]
+    assert rationale.index("[1]") < rationale.index("[2]") < rationale.index("[3]")
+    # the paper first cited (stored [3]) is now [1] everywhere on the page
+    assert f'<li value="1"><a href="/papers/{stored[2]}/">' in html
+    assert f'<li value="2"><a href="/papers/{stored[0]}/">' in html
+    md = client.get(f"/reports/{report.pk}/export.md").content.decode()
+    assert "known [1]. The problem is studied in [2] and in [3]" in md
+    data = json.loads(client.get(f"/reports/{report.pk}/export.json").content)
+    assert data["references"][0] == {"n": 1, "id": stored[2], "title": data["references"][0]["title"],
+                                     "year": data["references"][0]["year"]}
+    assert "known [1]." in data["rationale"]["text"]

@@ -3,6 +3,7 @@ evidence as Paper rows, and its exports (Markdown, JSON, BibTeX of the cited pap
 from __future__ import annotations
 
 import json
+import re
 
 from django.http import Http404
 
@@ -35,13 +36,35 @@ def report_rows(*, user, limit: int = 200) -> list[dict]:
     return [{"report": r, "verdict": VERDICTS.get(r.verdict, r.verdict)} for r in reports_of(user=user)[:limit]]
 
 
-def report_numbers(report: NoveltyReport) -> dict[int, int]:
-    """Paper id -> its [n] in the rationale (rationale.evidence_numbers' order)."""
+def _stored_numbers(report: NoveltyReport) -> dict[int, int]:
+    """Paper id -> its [n] in the stored rationale text (rationale.evidence_numbers' order:
+    first seen over the evidence groups, which reads out of order in the text)."""
     seen: dict[int, int] = {}
     for group in report.assessment.get("evidence", {}).values():
         for e in group:
             seen.setdefault(e["id"], len(seen) + 1)
     return seen
+
+
+def report_numbers(report: NoveltyReport) -> dict[int, int]:
+    """Paper id -> its [n] as shown: the rationale's citations in reading order first, then the
+    rest of the evidence, so the text reads [1], [2], [3] and every page and export agrees."""
+    order = [pid for pid in report.rationale.get("cited", []) if pid in _stored_numbers(report)]
+    order += [pid for pid in _stored_numbers(report) if pid not in order]
+    return {pid: n for n, pid in enumerate(order, start=1)}
+
+
+def report_rationale_text(report: NoveltyReport) -> str:
+    """The rationale with its stored [n] rewritten to report_numbers', each still naming the
+    same paper."""
+    paper_of = {n: pid for pid, n in _stored_numbers(report).items()}
+    shown = report_numbers(report)
+
+    def renumber(match: re.Match) -> str:
+        pid = paper_of.get(int(match.group(1)))
+        return f"[{shown[pid]}]" if pid is not None else match.group(0)
+
+    return re.sub(r"\[(\d+)\]", renumber, report.rationale.get("text", ""))
 
 
 def report_papers(report: NoveltyReport) -> dict[int, Paper]:
@@ -66,7 +89,7 @@ def report_view(report: NoveltyReport) -> dict:
             "overlapping": [{"n": numbers[p], "paper": papers.get(p), "id": p} for p in a["overlapping"]],
             "scores": [{"label": GROUP_LABELS.get(k, "Overall"), "value": v, "percent": round(100 * v)}
                        for k, v in a["scores"].items()],
-            "cited": set(report.rationale.get("cited", []))}
+            "cited": set(report.rationale.get("cited", [])), "rationale": report_rationale_text(report)}
 
 
 def report_json(report: NoveltyReport) -> str:
@@ -75,7 +98,7 @@ def report_json(report: NoveltyReport) -> str:
              "year": papers[pid].year if pid in papers else None} for pid, n in numbers.items()]
     return json.dumps({"id": report.pk, "status": report.status, "as_of": report.as_of,
                        "idea": {a: getattr(report, a) for a in ASPECTS}, "assessment": report.assessment,
-                       "rationale": report.rationale, "references": refs, "index_version": report.index_version},
+                       "rationale": {**report.rationale, "text": report_rationale_text(report)}, "references": refs, "index_version": report.index_version},
                       indent=1)
 
 
@@ -89,7 +112,7 @@ def report_markdown(report: NoveltyReport) -> str:
         lines.append(f"- **Prior work up to:** {report.as_of}")
     lines += ["", "## Novelty scores (0 = known, 1 = new)", ""]
     lines += [f"- {s['label']}: {s['value']:.2f}" for s in view["scores"]]
-    lines += ["", "## Rationale", "", report.rationale.get("text", "")]
+    lines += ["", "## Rationale", "", view["rationale"]]
     if report.rationale.get("source") == "summary":
         lines += ["", f"_{report.rationale.get('note', '')}_"]
     for group in view["groups"]:
