@@ -67,3 +67,35 @@ def test_it_shows_every_job_to_staff_in_the_admin(client, alice, django_user_mod
     admin = django_user_model.objects.create_superuser("root", "r@example.org", "pw long enough 1")
     client.force_login(admin)
     assert "alices.jsonl" in client.get("/admin/imports/importjob/").text
+
+
+def test_password_reset_is_linked_styled_and_sends_the_mail(client, alice, mailoutbox):
+    assert 'href="/accounts/password_reset/"' in client.get("/accounts/login/").text
+    page = client.get("/accounts/password_reset/").text
+    assert "Django administration" not in page and 'class="stacked"' in page
+    alice.email = "alice@example.org"
+    alice.save()
+    response = client.post("/accounts/password_reset/", {"email": "alice@example.org"}, follow=True)
+    assert len(mailoutbox) == 1 and "/accounts/reset/" in mailoutbox[0].body
+    assert "Django administration" not in response.text and "Check your e-mail" in response.text
+    link = next(w for w in mailoutbox[0].body.split() if "/accounts/reset/" in w)
+    form = client.get(link, follow=True)
+    assert "Choose a new password" in form.text and "Django administration" not in form.text
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a fresh pass phrase 7",
+                                                    "new_password2": "a fresh pass phrase 7"}, follow=True)
+    assert "Password set" in done.text
+    assert client.login(username="alice", password="a fresh pass phrase 7")
+
+
+def test_password_reset_never_claims_a_mail_it_could_not_send(client, alice, monkeypatch, caplog):
+    def refuse(self, messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    alice.email = "alice@example.org"
+    alice.save()
+    response = client.post("/accounts/password_reset/", {"email": "alice@example.org"}, follow=True)
+    assert response.status_code == 503
+    assert "emailed" not in response.text.lower()
+    assert "could not be sent" in response.text
+    assert "could not be sent" in caplog.text

@@ -1,6 +1,7 @@
-"""Browser views of accounts: sign up, and the API tokens of the signed-in user."""
+"""Browser views of accounts: sign up, password reset, and the API tokens of the signed-in user."""
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +18,17 @@ def signup(request):
         messages.success(request, f"Welcome, {user.username}.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class PasswordReset(auth_views.PasswordResetView):
+    """Django's reset page, told when the mail could not be sent instead of claiming it was."""
+    form_class = forms.HonestPasswordResetForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.mail_failed:
+            return render(self.request, self.template_name, {"form": form, "mail_failed": True}, status=503)
+        return response
 
 
 @login_required
