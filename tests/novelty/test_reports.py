@@ -119,7 +119,7 @@ def test_the_form_splits_free_text_for_correction_then_queues_the_report(corpus,
     report = NoveltyReport.objects.get(owner=alice)
     assert response.status_code == 302 and response["Location"] == f"/reports/{report.pk}/"
     assert report.as_of == 2021 and len(callbacks) == 1
-    assert client.post("/reports/new", {"action": "run", "problem": "only"}).status_code == 400
+    assert client.post("/reports/new", {"action": "run", "problem": " "}).status_code == 400
 
 
 def test_the_report_page_shows_verdict_scores_evidence_and_escapes_everything(corpus, llm, client, alice):
@@ -236,3 +236,16 @@ def test_references_are_numbered_in_reading_order_and_keep_their_papers(corpus, 
     assert data["references"][0] == {"n": 1, "id": stored[2], "title": data["references"][0]["title"],
                                      "year": data["references"][0]["year"]}
     assert "known [1]." in data["rationale"]["text"]
+
+
+def test_the_form_runs_a_one_sentence_idea_whose_split_leaves_the_method_empty(corpus, client, alice,
+                                                                              django_capture_on_commit_callbacks):
+    client.force_login(alice)
+    sentence = "Use contrastive pretraining to predict molecular properties with few labels."
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/reports/new", {"action": "run", "text": sentence, "problem": sentence,
+                                                "method": "", "findings": ""})
+    report = NoveltyReport.objects.get(owner=alice)
+    assert response.status_code == 302
+    assert (report.problem, report.method) == (sentence, sentence)  # the whole idea stands for the missing aspect
+    assert client.post("/reports/new", {"action": "run"}).status_code == 400

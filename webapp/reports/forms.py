@@ -1,3 +1,4 @@
+"""Input parsing for the novelty-report form."""
 from django import forms
 
 
@@ -16,6 +17,12 @@ class IdeaForm(forms.Form):
         if self.data.get("action") == "split":
             if not data.get("text", "").strip():
                 self.add_error("text", "Describe the idea to split it.")
-        elif not (data.get("problem", "").strip() and data.get("method", "").strip()):
-            raise forms.ValidationError("Give at least the problem and the method (split your free text first).")
+        else:
+            # A one-sentence idea splits into a problem only; the whole idea then stands for the
+            # aspect the split could not tell apart, as the job does with unsplit free text.
+            whole = (data.get("text") or data.get("problem") or data.get("method") or "").strip()
+            if not whole:
+                raise forms.ValidationError("Describe the idea: in free text, or as its problem and method.")
+            data["problem"] = data.get("problem", "").strip() or whole
+            data["method"] = data.get("method", "").strip() or whole
         return data
