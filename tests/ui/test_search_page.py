@@ -61,10 +61,10 @@ def test_it_paginates_and_keeps_the_search_in_page_links(client, corpus, monkeyp
     from webapp.papers import views
 
     monkeypatch.setattr(views, "PER_PAGE", 2)
-    response = client.get("/", {"q": "network", "aspect": "all"})
+    response = client.get("/", {"q": "network embeddings attention", "aspect": "all"})
     assert len(response.context["page"].hits) == 2
-    assert 'rel="next" href="?q=network&amp;aspect=all&amp;page=2"' in response.text
-    second = client.get("/", {"q": "network", "aspect": "all", "page": 2})
+    assert 'rel="next" href="?q=network+embeddings+attention&amp;aspect=all&amp;page=2"' in response.text
+    second = client.get("/", {"q": "network embeddings attention", "aspect": "all", "page": 2})
     first_ids = {h.paper.pk for h in response.context["page"].hits}
     assert first_ids.isdisjoint({h.paper.pk for h in second.context["page"].hits})
 
@@ -89,8 +89,22 @@ def test_a_page_past_the_end_says_so_and_links_the_last_page(client, corpus, mon
     from webapp.papers import views
 
     monkeypatch.setattr(views, "PER_PAGE", 2)
-    last = client.get("/", {"q": "network", "aspect": "all"}).context["page"].pages
-    response = client.get("/", {"q": "network", "aspect": "all", "page": last + 5})
+    last = client.get("/", {"q": "network embeddings attention", "aspect": "all"}).context["page"].pages
+    response = client.get("/", {"q": "network embeddings attention", "aspect": "all", "page": last + 5})
     assert 'id="no-results"' not in response.text
     assert 'id="past-the-end"' in response.text
-    assert f'href="?q=network&amp;aspect=all&amp;page={last}"' in response.text
+    assert f'href="?q=network+embeddings+attention&amp;aspect=all&amp;page={last}"' in response.text
+
+
+def test_a_query_that_matches_nothing_finds_nothing(client, corpus):
+    response = client.get("/", {"q": "zxqwv flurble glomp"})
+    assert 'id="no-results"' in response.text
+    assert response.context["page"].total == 0
+
+
+def test_the_floor_keeps_word_matches_and_close_papers_and_drops_the_rest(client, corpus):
+    everything = len(corpus)
+    page = client.get("/", {"q": "message passing graph network"}).context["page"]
+    titles = [h.paper.title for h in page.hits]
+    assert "Message passing for traffic forecasting" in titles
+    assert 0 < page.total < everything

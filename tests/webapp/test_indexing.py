@@ -68,7 +68,7 @@ def test_search_finds_a_paper_by_its_words_in_every_aspect_view():
 def test_search_filters_by_year():
     import_mixed()
     index_everything()
-    page = search.paper_search(q="graphs molecules", year_min=2020)
+    page = search.paper_search(q="graphs documents passages", year_min=2020)  # the graph paper is from 2019
     assert page.hits and all(h.paper.year >= 2020 for h in page.hits)
 
 

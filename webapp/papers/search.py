@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from discovery import ASPECTS
+from discovery import ASPECTS, SPACES
 from webapp.papers.models import IndexState, Paper
 
 VIEWS = ("all",) + ASPECTS
+FLOOR_QUANTILE = 0.01  # see _relevance_floors
 _lock = threading.Lock()
 
 
@@ -88,10 +89,38 @@ def paper_search(*, q: str, aspect: str = "all", year_min: int | None = None, ye
     idx = index_set()
     if not len(idx) or not q.strip():
         return SearchPage([], 0, page, per_page, indexed=bool(len(idx)))
+    cfg = _search_config()
+    # The ranked pool, not one page, so that the floor drops hits before paging; a pool of
+    # dense_k leaves discovery's candidate sets as they were (it widens them past that depth).
     result = search(idx, query_text=q, query_vectors=_query_vectors(q), aspect=_view(aspect),
-                    k=per_page, offset=(page - 1) * per_page, year_min=year_min, year_max=year_max,
-                    venue=venue or None, cfg=_search_config())
-    return SearchPage(_papers(result.hits), result.total_candidates, page, per_page, True, result.timings)
+                    k=max(cfg.dense_k, page * per_page), year_min=year_min, year_max=year_max,
+                    venue=venue or None, cfg=cfg)
+    floors = _relevance_floors(idx)
+    kept = [hit for hit in result.hits if _relevant(hit, aspect, floors)]
+    start = (page - 1) * per_page
+    return SearchPage(_papers(kept[start:start + per_page]), len(kept), page, per_page, True, result.timings)
+
+
+def _relevance_floors(idx) -> dict[str, float]:
+    """Per space, the least similarity a dense-only hit needs: the FLOOR_QUANTILE of the corpus
+    papers' nearest-neighbour similarities (novelty's calibration). A query is kept off a paper
+    it is less like than nearly every corpus paper is like its nearest neighbour. MiniLM, paper
+    space: demo corpus (119) floor 0.485, nonsense queries at most 0.13-0.21, "outlier
+    quantization" 0.58; 49k corpus floor 0.563, nonsense 0.20-0.32, "outlier quantization" 0.59.
+    No calibration (an index of one paper): no floor."""
+    try:
+        nn = index_calibration(idx).nn
+    except ValueError:
+        return {}
+    return {space: float(np.quantile(nn[space], FLOOR_QUANTILE)) for space in SPACES if space in nn}
+
+
+def _relevant(hit, aspect: str, floors: dict[str, float]) -> bool:
+    """A hit matches a query word (BM25), or is close enough in the searched space (the
+    whole-paper space when searching all: it separates best, and a tiny corpus's aspect
+    floors can sit near 0)."""
+    space = "paper" if aspect == "all" else aspect
+    return hit.lexical > 0 or hit.sims[space] >= floors.get(space, -1.0)
 
 
 def papers_similar(*, paper: Paper, aspect: str, k: int = 10) -> list[PaperHit]:
