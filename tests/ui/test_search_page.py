@@ -108,3 +108,8 @@ def test_the_floor_keeps_word_matches_and_close_papers_and_drops_the_rest(client
     titles = [h.paper.title for h in page.hits]
     assert "Message passing for traffic forecasting" in titles
     assert 0 < page.total < everything
+
+
+def test_results_show_no_opaque_fused_score(client, corpus):
+    response = client.get("/", {"q": "message passing graph network"})
+    assert response.context["results"] and "fused rank score" not in response.text and "score 0.0" not in response.text
