@@ -249,3 +249,14 @@ def test_the_form_runs_a_one_sentence_idea_whose_split_leaves_the_method_empty(c
     assert response.status_code == 302
     assert (report.problem, report.method) == (sentence, sentence)  # the whole idea stands for the missing aspect
     assert client.post("/reports/new", {"action": "run"}).status_code == 400
+
+
+def test_an_idea_without_findings_shows_the_findings_as_absent_not_scored(corpus, llm, client, alice):
+    report = run_report(alice)  # graph_idea() gives no expected findings
+    client.force_login(alice)
+    response = client.get(f"/reports/{report.pk}/")
+    findings = next(s for s in response.context["view"]["scores"] if s["label"] == "Expected findings")
+    assert findings["value"] is None
+    assert 'id="score-findings-absent"' in response.text
+    md = client.get(f"/reports/{report.pk}/export.md").content.decode()
+    assert "- Expected findings: absent (none given)" in md

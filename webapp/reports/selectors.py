@@ -78,7 +78,9 @@ def report_view(report: NoveltyReport) -> dict:
     if not a:
         return {}
     numbers, papers = report_numbers(report), report_papers(report)
-    groups = [{"key": g, "label": GROUP_LABELS[g], "score": a["scores"].get(g, a["scores"]["overall"]),
+    absent = _absent_aspects(report)
+    groups = [{"key": g, "label": GROUP_LABELS[g], "absent": g in absent,
+               "score": None if g in absent else a["scores"].get(g, a["scores"]["overall"]),
                "hits": [{"n": numbers[e["id"]], "paper": papers.get(e["id"]), "id": e["id"],
                          "similarity": e["similarity"], "sentences": e.get("sentences", [])}
                         for e in a["evidence"][g]]}
@@ -87,9 +89,15 @@ def report_view(report: NoveltyReport) -> dict:
     return {"verdict": VERDICTS.get(a["verdict"], a["verdict"]), "p_not_novel": a.get("p_not_novel"),
             "groups": groups, "references": references,
             "overlapping": [{"n": numbers[p], "paper": papers.get(p), "id": p} for p in a["overlapping"]],
-            "scores": [{"label": GROUP_LABELS.get(k, "Overall"), "value": v, "percent": round(100 * v)}
-                       for k, v in a["scores"].items()],
+            "scores": [{"key": k, "label": GROUP_LABELS.get(k, "Overall"), "value": None if k in absent else v,
+                        "percent": 0 if k in absent else round(100 * v)} for k, v in a["scores"].items()],
             "cited": set(report.rationale.get("cited", [])), "rationale": report_rationale_text(report)}
+
+
+def _absent_aspects(report: NoveltyReport) -> set[str]:
+    """Aspects the user left empty: the assessment still carries a score for them (their vector
+    stands in from the whole idea) but the verdict leaves them out, and so does the page."""
+    return {a for a in ASPECTS if not getattr(report, a).strip()}
 
 
 def report_json(report: NoveltyReport) -> str:
@@ -111,7 +119,8 @@ def report_markdown(report: NoveltyReport) -> str:
     if report.as_of:
         lines.append(f"- **Prior work up to:** {report.as_of}")
     lines += ["", "## Novelty scores (0 = known, 1 = new)", ""]
-    lines += [f"- {s['label']}: {s['value']:.2f}" for s in view["scores"]]
+    lines += [f"- {s['label']}: " + ("absent (none given)" if s["value"] is None else f"{s['value']:.2f}")
+              for s in view["scores"]]
     lines += ["", "## Rationale", "", view["rationale"]]
     if report.rationale.get("source") == "summary":
         lines += ["", f"_{report.rationale.get('note', '')}_"]
