@@ -97,3 +97,17 @@ def test_it_marks_a_report_idea_on_the_map(web, corpus, alice, monkeypatch):
     assert "the idea" in web.locator("#map-status").inner_text()
     screenshot(web, "report-idea-on-the-map")
     assert not web.errors
+
+
+def test_a_click_on_a_point_opens_the_paper_without_a_hover_first(web, corpus):
+    web.goto("/map/?space=method")
+    web.wait_for_function("window.ideationMap !== undefined")
+    # a click event straight away, a few pixels off the point's centre, as a quick click or a
+    # tap is: before the fix only a hovered point (drawn larger) took it
+    web.evaluate("""() => {
+        const canvas = document.getElementById("map"), rect = canvas.getBoundingClientRect();
+        const p = window.ideationMap.getDatasetMeta(1).data[0];
+        canvas.dispatchEvent(new MouseEvent("click", {clientX: rect.left + p.x + 5, clientY: rect.top + p.y,
+                                                      bubbles: true}));
+    }""")
+    web.wait_for_url(re.compile(r"/papers/\d+/$"), timeout=5000)

@@ -30,6 +30,10 @@
     return { all, marked };
   }
 
+  // A point takes a click as far out as it is drawn when hovered: the hit area grows only once a
+  // hover has enlarged the point, so a quick click or a tap on the small point went nowhere.
+  const HIT = 4;
+
   function draw(data) {
     const { all, marked } = columns(data);
     status.textContent = data.ids.length ? `${data.ids.length} papers · index version ${data.version}` +
@@ -39,9 +43,9 @@
       type: "scatter",
       data: { datasets: [
         { label: "highlighted", data: marked, pointRadius: (c) => (c.raw && c.raw.id === focus ? 9 : 5),
-          pointHoverRadius: 9, backgroundColor: (c) => (c.raw && c.raw.id === focus ? "#1d232b" : "#d1495b"),
+          pointHoverRadius: 9, pointHitRadius: HIT, backgroundColor: (c) => (c.raw && c.raw.id === focus ? "#1d232b" : "#d1495b"),
           borderColor: "#fff", borderWidth: 1 },
-        { label: "papers", data: all, pointRadius: all.length > 5000 ? 1.2 : 3, pointHoverRadius: 5, backgroundColor: "rgba(36, 86, 166, 0.35)", borderWidth: 0 },
+        { label: "papers", data: all, pointRadius: all.length > 5000 ? 1.2 : 3, pointHoverRadius: 5, pointHitRadius: HIT, backgroundColor: "rgba(36, 86, 166, 0.35)", borderWidth: 0 },
         // order -1: drawn last, so the idea's diamond sits on top of the papers around it
         { label: "the idea", data: idea ? [{ x: idea.x, y: idea.y, id: null }] : [], pointStyle: "rectRot", order: -1,
           pointRadius: 11, pointHoverRadius: 12, borderColor: "#1d232b", borderWidth: 2, backgroundColor: "#f0a202" },
