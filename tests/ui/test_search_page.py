@@ -113,3 +113,12 @@ def test_the_floor_keeps_word_matches_and_close_papers_and_drops_the_rest(client
 def test_results_show_no_opaque_fused_score(client, corpus):
     response = client.get("/", {"q": "message passing graph network"})
     assert response.context["results"] and "fused rank score" not in response.text and "score 0.0" not in response.text
+
+
+def test_a_card_shows_the_matched_sentences_and_the_abstract_on_demand(client, corpus):
+    response = client.get("/", {"q": "message passing graph network", "aspect": "method"})
+    card = response.text.split('<li class="result">')[1].split("</li>")[0]
+    shown, hidden = card.split("<details")
+    assert "We propose a message passing graph network" in shown
+    assert "Predicting molecular properties is expensive" not in shown  # the problem sentence waits
+    assert "Predicting molecular properties is expensive" in hidden or "Traffic forecasting" in hidden

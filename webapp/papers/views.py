@@ -31,11 +31,17 @@ def home(request):
                                year_max=data["year_max"], venue=data["venue"] or None,
                                page=data["page"] or 1, per_page=PER_PAGE)
     context["page"], context["first_rank"] = page, (page.page - 1) * page.per_page + 1
-    context["results"] = [{"hit": hit, "sentences": selectors.abstract_sentences(
-        hit.paper, highlight=hit.matched if data["aspect"] == "all" else data["aspect"])} for hit in page.hits]
+    context["results"] = [_result(hit, data["aspect"]) for hit in page.hits]
     response = render(request, "papers/home.html", context)
     add_server_timing(response, "search", page.timings.get("total", 0.0))
     return response
+
+
+def _result(hit, aspect: str) -> dict:
+    """A result card: the matched aspect's sentences shown, the whole abstract on demand (all of
+    it shown when the paper has no sentence of that aspect)."""
+    sentences = selectors.abstract_sentences(hit.paper, highlight=hit.matched if aspect == "all" else aspect)
+    return {"hit": hit, "sentences": sentences, "shown": [s for s in sentences if s["highlight"]] or sentences}
 
 
 @require_GET
