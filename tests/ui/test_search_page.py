@@ -122,3 +122,14 @@ def test_a_card_shows_the_matched_sentences_and_the_abstract_on_demand(client, c
     assert "We propose a message passing graph network" in shown
     assert "Predicting molecular properties is expensive" not in shown  # the problem sentence waits
     assert "Predicting molecular properties is expensive" in hidden or "Traffic forecasting" in hidden
+
+
+def test_it_sorts_by_date_newest_first(client, corpus):
+    params = {"q": "network embeddings attention passages"}
+    by_relevance = [h.paper.pk for h in client.get("/", params).context["page"].hits]
+    response = client.get("/", {**params, "sort": "newest"})
+    years = [h.paper.year for h in response.context["page"].hits]
+    assert years == sorted(years, reverse=True) and sorted(by_relevance) == sorted(h.paper.pk for h in
+                                                                                  response.context["page"].hits)
+    assert 'value="newest" checked' in response.text or 'checked value="newest"' in response.text or \
+        'name="sort" value="newest" selected' in response.text or '<option value="newest" selected>' in response.text

@@ -2,6 +2,7 @@
 from django import forms
 
 ASPECT_CHOICES = [("all", "All aspects"), ("problem", "Problem"), ("method", "Method"), ("findings", "Findings")]
+SORT_CHOICES = [("relevance", "Relevance"), ("newest", "Newest first")]
 SPACE_CHOICES = [("paper", "Whole paper"), ("problem", "Problem"), ("method", "Method"), ("findings", "Findings")]
 
 
@@ -14,6 +15,7 @@ class SearchForm(forms.Form):
     year_max = forms.IntegerField(required=False, min_value=1000, max_value=2100, label="To year")
     venue = forms.CharField(required=False, max_length=300, strip=True)
     page = forms.IntegerField(required=False, min_value=1, max_value=500)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, initial="relevance")
 
     def __init__(self, data=None, **kwargs):
         if data is not None and not data.get("aspect"):

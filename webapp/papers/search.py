@@ -83,7 +83,7 @@ def _search_config():
 
 
 def paper_search(*, q: str, aspect: str = "all", year_min: int | None = None, year_max: int | None = None,
-                 venue: str | None = None, page: int = 1, per_page: int = 20) -> SearchPage:
+                 venue: str | None = None, page: int = 1, per_page: int = 20, sort: str = "relevance") -> SearchPage:
     from discovery.search import search
 
     idx = index_set()
@@ -97,8 +97,19 @@ def paper_search(*, q: str, aspect: str = "all", year_min: int | None = None, ye
                     venue=venue or None, cfg=cfg)
     floors = _relevance_floors(idx)
     kept = [hit for hit in result.hits if _relevant(hit, aspect, floors)]
+    if sort == "newest":
+        kept = _newest_first(idx, kept)
     start = (page - 1) * per_page
     return SearchPage(_papers(kept[start:start + per_page]), len(kept), page, per_page, True, result.timings)
+
+
+def _newest_first(idx, hits: list) -> list:
+    """The relevant hits by year, newest first (relevance within a year; no year: last)."""
+    if not hits:
+        return hits
+    years = idx.meta.year[idx.meta.rows(np.asarray([h.id for h in hits], np.int64))]
+    order = sorted(range(len(hits)), key=lambda i: -int(years[i]))  # stable: relevance breaks ties
+    return [hits[i] for i in order]
 
 
 def _relevance_floors(idx) -> dict[str, float]:

@@ -29,7 +29,7 @@ def home(request):
     data = form.cleaned_data
     page = search.paper_search(q=data["q"], aspect=data["aspect"], year_min=data["year_min"],
                                year_max=data["year_max"], venue=data["venue"] or None,
-                               page=data["page"] or 1, per_page=PER_PAGE)
+                               page=data["page"] or 1, per_page=PER_PAGE, sort=data["sort"] or "relevance")
     context["page"], context["first_rank"] = page, (page.page - 1) * page.per_page + 1
     context["results"] = [_result(hit, data["aspect"]) for hit in page.hits]
     response = render(request, "papers/home.html", context)
