@@ -106,7 +106,8 @@ def report_json(report: NoveltyReport) -> str:
              "year": papers[pid].year if pid in papers else None} for pid, n in numbers.items()]
     return json.dumps({"id": report.pk, "status": report.status, "as_of": report.as_of,
                        "idea": {a: getattr(report, a) for a in ASPECTS}, "assessment": report.assessment,
-                       "rationale": {**report.rationale, "text": report_rationale_text(report)}, "references": refs, "index_version": report.index_version},
+                       "rationale": {**report.rationale, "text": report_rationale_text(report)},
+                       "references": refs, "index_version": report.index_version},
                       indent=1)
 
 
