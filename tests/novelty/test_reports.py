@@ -6,6 +6,8 @@ import json
 import pytest
 from django.utils import timezone
 
+from discovery import ASPECTS
+from discovery.novelty import COMBO
 from tests.fakes import fake_encode
 from tests.ui.corpus import index_corpus, make_papers
 from webapp.papers import search
@@ -221,7 +223,8 @@ def test_the_list_shows_readable_verdicts_and_tells_same_problem_reports_apart(c
 def test_references_are_numbered_in_reading_order_and_keep_their_papers(corpus, llm, client, alice):
     llm("The method is already known [3]. The problem is studied in [1] and in [2] as well, so little is new.")
     report = run_report(alice)
-    stored = [e["id"] for g in report.assessment["evidence"].values() for e in g]
+    evidence = report.assessment["evidence"]  # groups in written order: jsonb does not keep key order
+    stored = [e["id"] for g in (*ASPECTS, COMBO) for e in evidence.get(g, [])]
     stored = list(dict.fromkeys(stored))  # stored [n] -> stored[n - 1]
     client.force_login(alice)
     html = client.get(f"/reports/{report.pk}/").content.decode()

@@ -38,10 +38,13 @@ def report_rows(*, user, limit: int = 200) -> list[dict]:
 
 def _stored_numbers(report: NoveltyReport) -> dict[int, int]:
     """Paper id -> its [n] in the stored rationale text (rationale.evidence_numbers' order:
-    first seen over the evidence groups, which reads out of order in the text)."""
+    first seen over the evidence groups, which reads out of order in the text). The groups are
+    walked in the order they were written (GROUPS), not the stored dict's: PostgreSQL's jsonb
+    does not keep key order."""
     seen: dict[int, int] = {}
-    for group in report.assessment.get("evidence", {}).values():
-        for e in group:
+    evidence = report.assessment.get("evidence", {})
+    for group in GROUPS:
+        for e in evidence.get(group, []):
             seen.setdefault(e["id"], len(seen) + 1)
     return seen
 
