@@ -4,10 +4,8 @@ import json
 
 import pytest
 
-from tests.fakes import fake_encode
-from tests.ui.corpus import index_corpus, make_papers
+from tests.ui.corpus import corpus  # noqa: F401 (a fixture)
 from webapp.ideas import services
-from webapp.papers import search
 from webapp.ideas.models import IdeaRun
 from webapp.jobs.lifecycle import JobRun
 from webapp.jobs.models import JobStatus
@@ -18,16 +16,6 @@ IDEA = {"problem": "P", "method": "Quantize the weights to 4 bits", "findings": 
         "probability": 0.4, "inspirations": [3], "source": "llm", "rounds": 1,
         "too_close": [{"id": 5, "title": "T", "similarity": 0.8}], "scores": {"overall": 0.7, "method": 0.8},
         "verdict": "new_method", "nearest": {"id": 5, "title": "T", "similarity": 0.4}}
-
-
-@pytest.fixture
-def corpus(settings, tmp_path, monkeypatch):
-    papers = make_papers()
-    index_corpus(papers, settings, tmp_path, monkeypatch)
-    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    search._calibration.cache_clear()
-    yield papers
-    search._index_set.cache_clear()
 
 
 @pytest.fixture

@@ -3,21 +3,9 @@ item 6: it came first, with problem similarity 1.00). Real database rows and FAI
 (tests/ui/corpus.py), the stand-in encoder."""
 import pytest
 
-from tests.fakes import fake_encode
-from tests.ui.corpus import index_corpus, make_papers
-from webapp.papers import search
+from tests.ui.corpus import corpus  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def corpus(settings, tmp_path, monkeypatch):
-    papers = make_papers()
-    index_corpus(papers, settings, tmp_path, monkeypatch)
-    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    search._calibration.cache_clear()
-    yield papers
-    search._index_set.cache_clear()
 
 
 def test_it_leaves_the_source_paper_out_of_its_inspirations(client, alice, corpus):

@@ -8,9 +8,7 @@ from django.utils import timezone
 
 from discovery import ASPECTS
 from discovery.novelty import COMBO
-from tests.fakes import fake_encode
-from tests.ui.corpus import index_corpus, make_papers
-from webapp.papers import search
+from tests.ui.corpus import corpus  # noqa: F401 (a fixture)
 from webapp.jobs import lifecycle
 from webapp.jobs.models import JobStatus
 from webapp.reports import services
@@ -28,16 +26,6 @@ class Scripted:
         if isinstance(self.text, Exception):
             raise self.text
         return self.text
-
-
-@pytest.fixture
-def corpus(settings, tmp_path, monkeypatch):
-    papers = make_papers()
-    index_corpus(papers, settings, tmp_path, monkeypatch)
-    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
-    search._calibration.cache_clear()
-    yield papers
-    search._index_set.cache_clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ on disk, and the deterministic stand-in encoder (tests/fakes.py) behind discover
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from webapp.papers import search
 from webapp.papers.models import IndexState, Paper
@@ -75,4 +76,18 @@ def index_corpus(papers: list[Paper], settings, tmp_path, monkeypatch) -> None:
     settings.INDEX_DIR = tmp_path / "index"
     search._index_set.cache_clear()
     _index_directly(papers, settings.INDEX_DIR, monkeypatch)
+    search._index_set.cache_clear()
+
+
+# Imported by the report, idea and inspiration page tests (outside tests/ui, whose conftest has
+# its own): the tiny corpus indexed, with the stand-in encoder behind discovery.encoder.
+@pytest.fixture
+def corpus(settings, tmp_path, monkeypatch):
+    papers = make_papers()
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    from tests.fakes import fake_encode
+
+    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
+    search._calibration.cache_clear()
+    yield papers
     search._index_set.cache_clear()
