@@ -47,6 +47,10 @@ def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

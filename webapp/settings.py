@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from webapp.env import env_bool, env_choice, env_dir, env_int, env_list, env_url, secret_key
+from webapp.env import env_bool, env_choice, env_dir, env_int, env_list, env_str, env_url, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_dir("DATA_DIR", BASE_DIR / "var")
@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "webapp.imports",
     "webapp.reports",
     "webapp.ideas",
+    "webapp.library",
     "webapp.site",
     "webapp.api",
 ]
@@ -124,8 +125,33 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL_FOR_CACHE,
         "KEY_PREFIX": "ideation",
+        # An unreachable Redis costs a search at most this long before the limiter fails open.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+
+# --- E-mail (password reset, digests) ---------------------------------------------------
+# SMTP when EMAIL_HOST is set; otherwise every mail is written as a file into DATA_DIR/mail
+# (nothing leaves the machine, and the pages say so), or printed with EMAIL_BACKEND=console.
+EMAIL_HOST = env_str("EMAIL_HOST")
+_EMAIL_BACKENDS = {"smtp": "django.core.mail.backends.smtp.EmailBackend",
+                   "file": "django.core.mail.backends.filebased.EmailBackend",
+                   "console": "django.core.mail.backends.console.EmailBackend"}
+EMAIL_BACKEND = _EMAIL_BACKENDS[env_choice("EMAIL_BACKEND", "smtp" if EMAIL_HOST else "file",
+                                           choices=tuple(_EMAIL_BACKENDS))]
+EMAIL_DELIVERS = EMAIL_BACKEND == _EMAIL_BACKENDS["smtp"]  # whether a mail can reach anyone's inbox
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Ideation Space <noreply@localhost>")
+# Absolute links in mails and feeds (unsubscribe, papers): the address users reach the site at.
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

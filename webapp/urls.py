@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("webapp.imports.urls")),
     path("", include("webapp.reports.urls")),
     path("", include("webapp.ideas.urls")),
+    path("", include("webapp.library.urls")),
     path("", include("webapp.site.urls")),
 ]

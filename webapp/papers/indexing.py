@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 import discovery
@@ -22,6 +23,8 @@ from discovery import SPACES
 from webapp.papers.models import IndexState, Paper, PaperVectors
 
 log = logging.getLogger(__name__)
+# Sent with `version` once a publish has committed (novelty watch listens: webapp.library).
+index_published = Signal()
 
 
 def unindexed_ids() -> list[int]:
@@ -89,7 +92,9 @@ def index_publish(*, full: bool = False, progress: Callable[[int, int], None] | 
     # add their rows to the same old version and the second save would drop the first's.
     with transaction.atomic():
         state = IndexState.objects.select_for_update().get(pk=1)
-        return _publish(state, full, progress)
+        version = _publish(state, full, progress)
+        transaction.on_commit(lambda: index_published.send(sender=IndexState, version=version))
+        return version
 
 
 def _publish(state: IndexState, full: bool, progress) -> int:

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from webapp.library import views
+
+urlpatterns = [
+]

@@ -1,0 +1,1 @@
+"""Browser views of the library, digests and novelty watch."""
