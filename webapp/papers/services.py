@@ -135,3 +135,9 @@ def _merge(paper: Paper, record: Record) -> bool:
     if paper.needs_indexing:
         paper.indexed_hash = ""  # new text: segment and embed it again
     return changed
+
+
+def papers_matching(*, records: list[Record]) -> list[Paper | None]:
+    """The stored paper each record is (the upsert's own matching: DOI, arXiv id, title), or None."""
+    known = _existing_papers(records)
+    return [_match(record, known) for record in records]
