@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from webapp.jobs.models import Job, JobStatus
+from webapp.jobs.models import Job, JobStatus, eta_seconds
 
 # Failures kept on a job row; past this only the count grows, so that a file of a
 # million broken lines cannot bloat the row.
@@ -15,6 +15,9 @@ class Stage(models.TextChoices):
     QUEUED = "", "Waiting for a worker"
     COUNTING = "counting", "Counting the records"
     IMPORTING = "importing", "Importing records"
+    # Indexing: a fresh worker's first step (webapp.papers.indexing.encoder_loading_stage).
+    KERNELS = "kernels", "Building the encoder's kernels (first start only)"
+    ENCODER = "encoder", "Loading the encoder"
 
 
 class ImportJob(Job):
@@ -33,6 +36,10 @@ class ImportJob(Job):
     failures = models.JSONField(default=list, blank=True, help_text='[{"location": ..., "reason": ...}]')
     index_done = models.PositiveIntegerField(default=0)
     index_total = models.PositiveIntegerField(default=0)
+    # When indexing began (its rate gives the ETA), and index_done when it was last planned (a
+    # re-plan after progress is not a failed attempt).
+    index_started_at = models.DateTimeField(null=True, blank=True)
+    index_done_at_plan = models.PositiveIntegerField(default=0)
 
     task_name = "papers.import_run"
     noun = "import"
@@ -53,7 +60,18 @@ class ImportJob(Job):
 
     @property
     def stage_label(self) -> str:
-        return "" if self.status == JobStatus.INDEXING else self.get_stage_display()  # the bars say it
+        if self.status == JobStatus.INDEXING:  # the bars say it, unless the encoder is loading
+            return self.get_stage_display() if self.stage else ""
+        return self.get_stage_display()
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left in the current phase at its rate so far; None before there is a rate."""
+        if self.status == JobStatus.RUNNING and self.stage == Stage.IMPORTING:
+            return eta_seconds(self.done, self.total, self.started_at)
+        if self.status == JobStatus.INDEXING:
+            return eta_seconds(self.index_done, self.index_total, self.index_started_at)
+        return None
 
     @property
     def percent(self) -> int:

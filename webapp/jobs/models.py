@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class JobStatus(models.TextChoices):
@@ -19,6 +20,16 @@ class JobStatus(models.TextChoices):
 
 
 FINISHED = (JobStatus.DONE, JobStatus.FAILED)
+
+
+def eta_seconds(done: int, total: int, since, now=None) -> float | None:
+    """Seconds until `total` at the rate `done` took since `since`; None until a rate means
+    something (nothing done yet, or under two seconds of it)."""
+    now = now or timezone.now()
+    elapsed = (now - since).total_seconds() if since else 0
+    if done <= 0 or total <= done or elapsed < 2:
+        return None
+    return (total - done) * elapsed / done
 
 
 class Job(models.Model):
