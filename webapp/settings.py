@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "webapp.imports",
     "webapp.reports",
     "webapp.ideas",
+    "webapp.maps",
     "webapp.library",
     "webapp.site",
     "webapp.api",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("webapp.imports.urls")),
     path("", include("webapp.reports.urls")),
     path("", include("webapp.ideas.urls")),
+    path("", include("webapp.maps.urls")),
     path("", include("webapp.library.urls")),
     path("", include("webapp.site.urls")),
 ]

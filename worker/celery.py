@@ -15,6 +15,8 @@ app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": "jobs.requeue_stale", "schedule": 60.0},
     # Publish vectors that were stored but whose publish step never ran.
     "publish-pending-vectors": {"task": "papers.index_publish_pending", "schedule": 60.0},
+    # A map of the field for the published index version, if its publish message was lost.
+    "map-published-index": {"task": "maps.fieldmap_build", "schedule": 300.0},
 }
 
 

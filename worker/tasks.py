@@ -10,6 +10,7 @@ from django.conf import settings
 from webapp.ideas import services as ideas
 from webapp.imports import services as imports
 from webapp.jobs import lifecycle
+from webapp.maps import services as maps
 from webapp.reports import services as reports
 
 INDEX_RETRIES = 3
@@ -63,6 +64,19 @@ def report_run(report_id: int) -> None:
              time_limit=settings.IDEAS_TIME_LIMIT_S + 30, **_KEEP)
 def ideas_run(run_id: int) -> None:
     ideas.idea_run_run(run_id=run_id)
+
+
+# A map of the field per published index version: queued by the publish signal (and beat),
+# built by a claim on its row, so a duplicate message is harmless.
+@shared_task(name="maps.fieldmap_build")
+def fieldmap_build(version: int | None = None) -> int | None:
+    job = maps.fieldmap_request(version=version)
+    return job.pk if job else None
+
+
+@shared_task(name="maps.fieldmap_run", **_KEEP)
+def fieldmap_run(job_id: int) -> None:
+    maps.fieldmap_run(job_id=job_id)
 
 
 @shared_task(name="jobs.requeue_stale")

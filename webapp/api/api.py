@@ -11,6 +11,7 @@ from ninja.errors import HttpError, ValidationError
 from webapp.http import server_timing
 from webapp.ideas.api import router as ideas_router
 from webapp.imports.api import router as imports_router
+from webapp.maps.api import router as maps_router
 from webapp.papers.api import router as papers_router
 from webapp.reports.api import router as reports_router
 
@@ -21,6 +22,7 @@ api.add_router("", papers_router)
 api.add_router("/imports", imports_router)
 api.add_router("/reports", reports_router)
 api.add_router("/ideas", ideas_router)
+api.add_router("", maps_router)
 
 
 @api.exception_handler(ValidationError)

@@ -21,7 +21,8 @@ def report_list(request):
 def report_new(request):
     """POST action=split fills the three fields from the free text for the user to correct;
     action=run creates the report."""
-    form = forms.IdeaForm(request.POST or None)
+    # GET ?problem=&method=&findings= prefills the form (the gap map links a combination here)
+    form = forms.IdeaForm(request.POST or None, initial={k: request.GET.get(k, "") for k in ("problem", "method", "findings")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if request.POST.get("action") == "split":

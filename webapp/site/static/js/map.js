@@ -63,6 +63,7 @@
       },
     });
     window.ideationMap = chart;  // for the browser tests
+    canvas.dispatchEvent(new CustomEvent("map:ready", { detail: chart }));  // the cluster layer (maps/clusters.js)
   }
 
   function padded(values) {
