@@ -150,3 +150,15 @@ class DigestItem(models.Model):
 
     class Meta:
         ordering = ["rank"]
+
+
+class CollectionImport(models.Model):
+    """A BibTeX / RIS file imported as a collection: papers already in the corpus are added at
+    once; the others arrive through the import job and are added when it has finished."""
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="imports")
+    job = models.ForeignKey("imports.ImportJob", null=True, on_delete=models.SET_NULL, related_name="+")
+    path = models.CharField(max_length=1000)
+    matched = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0, help_text="records still to find once the job is done")
+    settled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
