@@ -3,6 +3,7 @@ settings) plus the task modules and the periodic checks. Workers: `celery -A wor
 for imports and indexing, `-Q llm --concurrency=1` for the local LLM; `celery -A worker beat`."""
 import os
 
+from celery.schedules import crontab
 from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
@@ -15,6 +16,8 @@ app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": "jobs.requeue_stale", "schedule": 60.0},
     # Publish vectors that were stored but whose publish step never ran.
     "publish-pending-vectors": {"task": "papers.index_publish_pending", "schedule": 60.0},
+    # Digests once a day (each reader gets theirs daily or weekly, as they chose), on the index queue.
+    "send-digests": {"task": "library.send_digests", "schedule": crontab(hour=6, minute=0)},
     # A map of the field for the published index version, if its publish message was lost.
     "map-published-index": {"task": "maps.fieldmap_build", "schedule": 300.0},
 }

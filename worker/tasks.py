@@ -10,6 +10,7 @@ from django.conf import settings
 from webapp.ideas import services as ideas
 from webapp.imports import services as imports
 from webapp.jobs import lifecycle
+from webapp.library import digests, watch
 from webapp.maps import services as maps
 from webapp.reports import services as reports
 
@@ -83,3 +84,23 @@ def fieldmap_run(job_id: int) -> None:
 def requeue_stale() -> dict[str, list[int]]:
     """Beat: put back jobs of every type whose worker died; fail those past their attempts."""
     return lifecycle.jobs_requeue_stale()
+
+
+# Novelty watch after each published index version (webapp.library.signals), and the first
+# reading of a newly saved idea; both store one reading per idea and version, so a rerun is harmless.
+@shared_task(name="library.watch_run")
+def watch_run(version: int | None = None) -> int:
+    return len(watch.watch_run(version=version))
+
+
+@shared_task(name="library.watch_idea")
+def watch_idea(idea_id: int) -> None:
+    watch.watch_idea(idea_id=idea_id)
+
+
+@shared_task(name="library.send_digests")
+def send_digests() -> dict[str, int]:
+    """Beat, daily: every reader who is due gets their digest (manage.py send_digests)."""
+    run = digests.digests_send()
+    return {"built": len(run.built), "sent": run.sent, "failed": run.failed}
+
