@@ -70,6 +70,8 @@ class FieldMap:
 
 
 def load_arrays(data: bytes) -> dict[str, np.ndarray]:
+    if not data:
+        return {}
     with np.load(io.BytesIO(data)) as z:
         return {k: z[k] for k in z.files}
 

@@ -58,7 +58,7 @@ def term_matrix(texts: list[str], cfg: LabelConfig | None = None) -> TermMatrix:
     table: dict[str, int] = {}
     indptr, indices = [0], []
     for text in texts:
-        for term in paper_terms(text, cfg.bigrams):
+        for term in sorted(paper_terms(text, cfg.bigrams)):  # sorted: ties between terms break the same way every run
             indices.append(table.setdefault(term, len(table)))
         indptr.append(len(indices))
     data = np.ones(len(indices), np.float32)

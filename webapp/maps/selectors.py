@@ -81,7 +81,7 @@ def map_clusters(*, space: str, level: int | None = None) -> dict:
 def map_members(*, space: str) -> dict:
     """Each paper's cluster per level (index into that level's clusters), for colouring the map."""
     loaded = fieldmap_loaded()
-    if not loaded:
+    if not loaded or "ids" not in loaded.arrays:
         return {"ids": [], "levels": []}
     levels = [loaded.arrays[f"{space}.assign{lv}"].tolist() for lv in range(1, loaded.levels + 1)
               if f"{space}.assign{lv}" in loaded.arrays]
@@ -91,7 +91,7 @@ def map_members(*, space: str) -> dict:
 def cluster_detail(*, space: str, cluster_id: str) -> dict | None:
     """One cluster: its label, sizes, years, children, and its papers nearest its centroid."""
     loaded = fieldmap_loaded()
-    found = [c for c in loaded.clusters(space) if c["id"] == cluster_id] if loaded else []
+    found = [c for c in loaded.clusters(space) if c["id"] == cluster_id] if loaded and loaded.arrays else []
     if not found:
         return None
     c = found[0]

@@ -16,6 +16,7 @@ from webapp.papers import search
 from webapp.papers.models import IndexState, Paper
 
 log = logging.getLogger(__name__)
+CONFIG = fieldmap.FieldMapConfig()  # the discovery defaults (12 families, 8 sub-families each)
 
 
 class Superseded(RuntimeError):
@@ -58,7 +59,7 @@ def _build(run) -> None:
     vectors = {s: idx.reconstruct(s, ids) for s in SPACES}
     texts = papers_texts(ids)
     run.stage(Stage.CLUSTERING)
-    built = fieldmap.build(ids, vectors, idx.meta.year, texts)
+    built = fieldmap.build(ids, vectors, idx.meta.year, texts, CONFIG)
     run.stage(Stage.SAVING)
     run.finish(data=built.to_json(), arrays=built.arrays_bytes(), index_count=len(ids),
                build_s=round(time.perf_counter() - started, 2))
