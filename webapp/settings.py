@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "webapp.ideas",
     "webapp.maps",
     "webapp.library",
+    "webapp.feeds",
     "webapp.site",
     "webapp.api",
 ]
@@ -202,6 +203,17 @@ INDEX_CHUNK_SIZE = env_int("INDEX_CHUNK_SIZE", 256, minimum=1)
 # FAISS indexes; on several machines, a path on shared storage.
 INDEX_AFTER_IMPORT = env_bool("INDEX_AFTER_IMPORT", True)
 INDEX_DIR = env_dir("INDEX_DIR", DATA_DIR / "index")
+
+# Feeds (webapp.feeds): the sources' base URLs (tests point them at a local replay server), the
+# folder under which staff may watch folders, how long a file must sit unchanged before it is
+# imported, feeds per user, and the HTTP client's tries per page and timeout.
+ARXIV_OAI_URL = env_url("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai", schemes=("http", "https"))
+OPENALEX_URL = env_url("OPENALEX_URL", "https://api.openalex.org", schemes=("http", "https"))
+FEED_FOLDER_ROOT = env_dir("FEED_FOLDER_ROOT", DATA_DIR / "inbox")
+FEED_FOLDER_SETTLE_S = env_int("FEED_FOLDER_SETTLE_S", 10, minimum=0)
+FEEDS_PER_USER = env_int("FEEDS_PER_USER", 20, minimum=0)
+FEED_HTTP_TRIES = env_int("FEED_HTTP_TRIES", 5, minimum=1)
+FEED_HTTP_TIMEOUT_S = env_int("FEED_HTTP_TIMEOUT_S", 60, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("webapp.ideas.urls")),
     path("", include("webapp.maps.urls")),
     path("", include("webapp.library.urls")),
+    path("", include("webapp.feeds.urls")),
     path("", include("webapp.site.urls")),
 ]

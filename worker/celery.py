@@ -16,6 +16,8 @@ app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": "jobs.requeue_stale", "schedule": 60.0},
     # Publish vectors that were stored but whose publish step never ran.
     "publish-pending-vectors": {"task": "papers.index_publish_pending", "schedule": 60.0},
+    # Harvest every feed whose own interval has passed (feeds.* go to the default queue, index).
+    "harvest-due-feeds": {"task": "feeds.harvest_due", "schedule": 300.0},
     # Digests once a day (each reader gets theirs daily or weekly, as they chose), on the index queue.
     "send-digests": {"task": "library.send_digests", "schedule": crontab(hour=6, minute=0)},
     # A map of the field for the published index version, if its publish message was lost.

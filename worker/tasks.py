@@ -7,6 +7,7 @@ inside the job, which marks it failed with the reason; the hard limit backs it."
 from celery import shared_task
 from django.conf import settings
 
+from webapp.feeds import services as feeds
 from webapp.ideas import services as ideas
 from webapp.imports import services as imports
 from webapp.jobs import lifecycle
@@ -53,6 +54,18 @@ def index_publish(job_id: int | None = None) -> int:
 def index_publish_pending() -> int | None:
     """Beat: publish vectors stored but not yet published."""
     return imports.import_index_publish_pending()
+
+
+# A harvest claims its row, so a redelivered message finds it held or finished.
+@shared_task(name="feeds.harvest_run", **_KEEP)
+def harvest_run(harvest_id: int) -> None:
+    feeds.harvest_run(job_id=harvest_id)
+
+
+@shared_task(name="feeds.harvest_due")
+def harvest_due() -> list[int]:
+    """Beat: start a harvest of every feed whose interval has passed."""
+    return feeds.feeds_harvest_due()
 
 
 @shared_task(name="llm.report_run", soft_time_limit=settings.REPORT_TIME_LIMIT_S,
