@@ -6,6 +6,7 @@ from celery import Celery
 app = Celery("research")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = "index"
-# The `llm.` prefix goes to the single-process LLM worker; imports, indexing and the job checks
-# to the index workers.
-app.conf.task_routes = {"llm.*": {"queue": "llm"}, "papers.*": {"queue": "index"}, "jobs.*": {"queue": "index"}}
+# The `llm.` prefix goes to the single-process LLM worker, imports and indexing to the index
+# workers; the job checks to `control`, which every worker consumes (worker/celery.py), so that
+# they never wait behind an indexing backlog.
+app.conf.task_routes = {"llm.*": {"queue": "llm"}, "papers.*": {"queue": "index"}, "jobs.*": {"queue": "control"}}

@@ -1,27 +1,45 @@
 """Celery tasks: load by id, call one service. Nothing else lives here; the web sends these by
 name (webapp.jobs.lifecycle.task_send), so the names are the interface.
 
-acks_late + reject_on_worker_lost: a worker killed mid-job gets the message redelivered; the
-compare-and-set claim on the job row makes a second delivery harmless. A soft time limit raises
-inside the job, which marks it failed with the reason; the hard limit backs it."""
+acks_late + reject_on_worker_lost: a pool process killed mid-job gets the message redelivered at
+once; the compare-and-set claim on the job row makes a second delivery harmless. A delivery that
+finds the job held by a worker that still looks alive waits for it (`_wait_for_holder`): the
+dead process's liveness key expires within ALIVE_TTL_S, and the next try takes the job over. A
+whole worker killed is recovered by the next worker to start (worker.celery) and by beat. A
+soft time limit raises inside the job, which marks it failed with the reason; the hard limit
+backs it."""
 from celery import shared_task
 from django.conf import settings
 
 from webapp.feeds import services as feeds
 from webapp.ideas import services as ideas
 from webapp.imports import services as imports
+from webapp.ideas.models import IdeaRun
+from webapp.imports.models import ImportJob
 from webapp.jobs import lifecycle
-from webapp.library import digests, watch
 from webapp.maps import services as maps
+from webapp.library import digests, watch
+from webapp.jobs.liveness import ALIVE_TTL_S
 from webapp.reports import services as reports
+from webapp.reports.models import NoveltyReport
 
 INDEX_RETRIES = 3
+# Tries of a delivery that found its job held by a live-looking worker: enough for a dead
+# holder's key to expire, few enough that a duplicate of a live job's message goes away.
+HOLDER_WAITS = 3
 _KEEP = dict(acks_late=True, reject_on_worker_lost=True)
 
 
-@shared_task(name="papers.import_run", **_KEEP)
-def import_run(job_id: int) -> None:
-    imports.import_job_run(job_id=job_id)
+def _wait_for_holder(task, model, job_id: int, ran) -> None:
+    """`ran` is None when the job was not taken: if a live-looking worker holds it, try again
+    once its liveness key would have expired (the holder may be a pool process just killed)."""
+    if ran is None and task.request.retries < HOLDER_WAITS and lifecycle.job_held_alive(model, job_id):
+        raise task.retry(countdown=ALIVE_TTL_S + 2, max_retries=HOLDER_WAITS)
+
+
+@shared_task(name="papers.import_run", bind=True, **_KEEP)
+def import_run(self, job_id: int) -> None:
+    _wait_for_holder(self, ImportJob, job_id, imports.import_job_run(job_id=job_id))
 
 
 @shared_task(name="papers.index_plan")
@@ -68,18 +86,19 @@ def harvest_due() -> list[int]:
     return feeds.feeds_harvest_due()
 
 
-@shared_task(name="llm.report_run", soft_time_limit=settings.REPORT_TIME_LIMIT_S,
+@shared_task(name="llm.report_run", bind=True, soft_time_limit=settings.REPORT_TIME_LIMIT_S,
              time_limit=settings.REPORT_TIME_LIMIT_S + 30, **_KEEP)
-def report_run(report_id: int) -> None:
-    reports.report_run(report_id=report_id)
+def report_run(self, report_id: int) -> None:
+    _wait_for_holder(self, NoveltyReport, report_id, reports.report_run(report_id=report_id))
 
 
-@shared_task(name="llm.ideas_run", soft_time_limit=settings.IDEAS_TIME_LIMIT_S,
+@shared_task(name="llm.ideas_run", bind=True, soft_time_limit=settings.IDEAS_TIME_LIMIT_S,
              time_limit=settings.IDEAS_TIME_LIMIT_S + 30, **_KEEP)
-def ideas_run(run_id: int) -> None:
-    ideas.idea_run_run(run_id=run_id)
+def ideas_run(self, run_id: int) -> None:
+    _wait_for_holder(self, IdeaRun, run_id, ideas.idea_run_run(run_id=run_id))
 
 
+# The name stays: beat schedules and queued messages of earlier versions use it.
 # A map of the field per published index version: queued by the publish signal (and beat),
 # built by a claim on its row, so a duplicate message is harmless.
 @shared_task(name="maps.fieldmap_build")
@@ -95,8 +114,9 @@ def fieldmap_run(job_id: int) -> None:
 
 @shared_task(name="jobs.requeue_stale")
 def requeue_stale() -> dict[str, list[int]]:
-    """Beat: put back jobs of every type whose worker died; fail those past their attempts."""
-    return lifecycle.jobs_requeue_stale()
+    """Beat: put back the jobs (and indexing chunks) of dead or silent workers; fail those past
+    their attempts."""
+    return lifecycle.jobs_recover()
 
 
 # Novelty watch after each published index version (webapp.library.signals), and the first

@@ -87,10 +87,10 @@ def test_a_report_is_claimed_once_and_a_stale_one_is_requeued(corpus, llm, alice
     assert not lifecycle.job_claim(NoveltyReport, report.pk, "b")  # held by a live worker
     sent = []
     monkeypatch.setattr(lifecycle, "task_send", lambda name, *args: sent.append((name, *args)))
-    assert lifecycle.jobs_requeue_stale()["reports.NoveltyReport"] == []
+    assert lifecycle.jobs_recover()["reports.NoveltyReport"] == []
     long_ago = timezone.now() - timezone.timedelta(hours=1)
     NoveltyReport.objects.filter(pk=report.pk).update(heartbeat=long_ago, created_at=long_ago)
-    assert lifecycle.jobs_requeue_stale()["reports.NoveltyReport"] == [report.pk]
+    assert lifecycle.jobs_recover()["reports.NoveltyReport"] == [report.pk]
     assert sent == [("llm.report_run", report.pk)]
     done = services.report_run(report_id=report.pk)  # the redelivery takes over the dead claim
     assert done.status == JobStatus.DONE and done.attempts == 2

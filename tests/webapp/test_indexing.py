@@ -100,3 +100,34 @@ def test_an_empty_query_and_an_empty_index_say_so():
     index_everything()
     page = search.paper_search(q="   ")
     assert page.indexed and page.hits == []
+
+
+def test_an_indexing_chunk_counts_its_progress_step_by_step(monkeypatch):
+    """The bar moves within a chunk (issue 15.15: 0 / 400 for 70 s, then a jump)."""
+    job = import_mixed()
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.INDEXING, index_total=4)
+    monkeypatch.setattr(services, "INDEX_STEP", 1)
+    seen = []
+    index_step = indexing.papers_index_chunk
+
+    def counted(*, ids):
+        seen.append(ImportJob.objects.get(pk=job.pk).index_done)
+        return index_step(ids=ids)
+
+    monkeypatch.setattr(indexing, "papers_index_chunk", counted)
+    assert services.import_index_chunk(ids=indexing.unindexed_ids(), job_id=job.pk)
+    assert seen == [0, 1, 2, 3] and ImportJob.objects.get(pk=job.pk).index_done == 4
+
+
+def test_a_fresh_worker_says_it_is_loading_the_encoder(monkeypatch):
+    job = import_mixed()
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.INDEXING, index_total=4)
+    monkeypatch.setattr(indexing, "_encoder_loaded", False)
+    monkeypatch.setattr(indexing, "_kernels_unbuilt", lambda: True)
+    stages = []
+    monkeypatch.setattr(indexing, "papers_embed", lambda papers: stages.append(
+        ImportJob.objects.get(pk=job.pk).stage_label) or ([[]] * len(papers), {}))
+    monkeypatch.setattr(indexing, "_store", lambda *a: None)
+    services.import_index_chunk(ids=indexing.unindexed_ids()[:1], job_id=job.pk)
+    assert stages == ["Building the encoder's kernels (first start only)"]
+    assert ImportJob.objects.get(pk=job.pk).stage == ""  # said while loading only

@@ -57,7 +57,7 @@ def test_the_one_beat_task_requeues_silent_jobs_of_every_type(jobs, sent, alice)
     stale(jobs["import"])
     stale(jobs["report"], status=JobStatus.RUNNING, attempts=1)
     stale(jobs["ideas"])
-    requeued = {label: sorted(ids) for label, ids in requeue_stale().items()}
+    requeued = {label: sorted(ids) for label, ids in requeue_stale().items() if ids}
     assert requeued == {"imports.ImportJob": sorted([indexing.pk, jobs["import"].pk]),
                         "reports.NoveltyReport": [jobs["report"].pk], "ideas.IdeaRun": [jobs["ideas"].pk]}
     assert sorted(sent) == sorted([("papers.import_run", jobs["import"].pk), ("papers.index_plan", indexing.pk),
@@ -67,7 +67,7 @@ def test_the_one_beat_task_requeues_silent_jobs_of_every_type(jobs, sent, alice)
     # Re-sent once per stale period: the queued ones got a fresh heartbeat, the running one keeps
     # its stale one so that the re-sent task can claim it.
     sent.clear()
-    lifecycle.jobs_requeue_stale()
+    lifecycle.jobs_recover()
     assert sent == [("llm.report_run", jobs["report"].pk)]
 
 
@@ -77,7 +77,7 @@ def test_a_job_whose_worker_died_too_often_is_failed_with_the_reason_not_requeue
     model = type(job)
     stale(job, status=JobStatus.RUNNING, attempts=model.max_attempts)
     assert not lifecycle.job_claim(model, job.pk, "late")  # a redelivery past the cap does nothing
-    assert lifecycle.jobs_requeue_stale()[model._meta.label] == []
+    assert lifecycle.jobs_recover()[model._meta.label] == []
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and f"stopped {model.max_attempts} times" in job.error
     assert job.finished_at is not None and sent == []
@@ -126,3 +126,83 @@ def test_replanning_a_silent_indexing_job_counts_an_attempt_only_without_progres
     ImportJob.objects.filter(pk=job.pk).update(index_done=5)
     import_index_plan(job_id=job.pk)
     assert ImportJob.objects.get(pk=job.pk).attempts == 1  # chunks finished: the workers are alive
+
+
+# --- a dead holder (issue 15.20): liveness keys in Redis, recovery on worker start -------------
+
+RECENT = timezone.now() - timezone.timedelta(seconds=30)  # past the liveness TTL, not stale (120 s)
+
+
+def held_by(job, claim, **fields):
+    type(job).objects.filter(pk=job.pk).update(**{"status": JobStatus.RUNNING, "claim": claim, "heartbeat": RECENT,
+                                                  "attempts": 1, **fields})
+    return job
+
+
+def test_a_job_whose_holder_is_dead_is_claimed_before_its_heartbeat_goes_stale(jobs):
+    from webapp.jobs import liveness
+
+    job = held_by(jobs["import"], "dead-holder")  # its key expired (never renewed)
+    alive = held_by(jobs["report"], "live-holder")
+    liveness.alive_mark("live-holder")
+    assert lifecycle.job_claim(ImportJob, job.pk, "successor")
+    assert not lifecycle.job_claim(NoveltyReport, alive.pk, "intruder")
+    assert ImportJob.objects.get(pk=job.pk).claim == "successor"
+    assert lifecycle.job_held_alive(ImportJob, job.pk)  # the successor's own key
+
+
+def test_recovery_queues_the_jobs_of_dead_holders_again_once_and_leaves_live_ones(jobs, sent):
+    from webapp.jobs import liveness
+
+    dead = held_by(jobs["import"], "dead-holder")
+    alive = held_by(jobs["report"], "live-holder")
+    liveness.alive_mark("live-holder")
+    capped = held_by(jobs["ideas"], "dead-too", attempts=IdeaRun.max_attempts)
+    recovered = {label: ids for label, ids in lifecycle.jobs_recover().items() if ids}
+    assert recovered == {"imports.ImportJob": [dead.pk]}
+    assert sent == [("papers.import_run", dead.pk)]
+    assert ImportJob.objects.get(pk=dead.pk).status == JobStatus.QUEUED
+    assert NoveltyReport.objects.get(pk=alive.pk).claim == "live-holder"
+    capped.refresh_from_db()
+    assert capped.status == JobStatus.FAILED and "stopped 3 times" in capped.error
+    sent.clear()
+    assert lifecycle.jobs_recover()["imports.ImportJob"] == [] and sent == []  # a second worker: nothing
+
+
+def test_the_work_of_a_dead_indexing_worker_is_sent_again_with_what_it_had_left(jobs, sent, monkeypatch):
+    """A chunk lists what is left after each step; the successor gets only that, and only once."""
+    from webapp.jobs import liveness
+
+    job = jobs["import"]
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.INDEXING, heartbeat=timezone.now())
+    monkeypatch.setattr(liveness, "alive_clear", lambda token: None)  # the killed worker clears nothing
+    with pytest.raises(KeyboardInterrupt):
+        with lifecycle.job_work(job, "papers.index_chunk", [1, 2, 3, 4], job.pk) as work:
+            work.left([3, 4], job.pk)
+            liveness.client().delete(liveness._ALIVE + work.heartbeat.token)  # its key expires
+            monkeypatch.setattr(liveness, "work_remove", lambda *a: None)  # and it never gets to clean up
+            raise KeyboardInterrupt
+    assert lifecycle.jobs_recover()["imports.ImportJob"] == [job.pk]
+    assert sent == [("papers.index_chunk", [3, 4], job.pk)]
+    sent.clear()
+    assert lifecycle.jobs_recover()["imports.ImportJob"] == [] and sent == []
+
+
+def test_a_replan_keeps_the_papers_indexed_so_far_in_the_counts(jobs, sent, monkeypatch):
+    """512 of 3,000 indexed, the rest re-planned: 512 / 3,000, not 0 / 2,488 or 512 / 512."""
+    from webapp.imports.services import import_index_plan
+    from webapp.papers import indexing
+
+    job = jobs["import"]
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.INDEXING, index_done=512, index_total=3000)
+    monkeypatch.setattr(indexing, "unindexed_ids", lambda: list(range(2488)))
+    import_index_plan(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.index_done, job.index_total) == (512, 3000)
+
+
+def test_the_job_checks_have_a_queue_of_their_own_that_every_worker_consumes():
+    from webapp.celery_app import app
+
+    assert app.amqp.router.route({}, "jobs.requeue_stale")["queue"].name == "control"
+    assert app.amqp.router.route({}, "papers.index_chunk")["queue"].name == "index"

@@ -14,20 +14,23 @@ from typing import Callable, Iterator
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from discovery.corpus import FORMATS, FormatError, Record, RecordError, count_records, detect_format, read_records
 from webapp.imports.models import MAX_FAILURES_KEPT, ImportJob, Stage
-from webapp.jobs.lifecycle import (JobRun, LostClaim, job_alive, job_claim, job_enqueue, job_fail, job_new_token,
-                                   job_running, task_send)
+from webapp.jobs.lifecycle import (JobRun, LostClaim, job_claim, job_enqueue, job_fail, job_new_token,
+                                   job_running, job_work, task_send)
 from webapp.jobs.models import JobStatus
 from webapp.papers import indexing
 from webapp.papers.services import papers_upsert
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Papers embedded and counted at a time within an indexing chunk: the bar moves every few
+# seconds, and a dead worker's successor redoes at most this many.
+INDEX_STEP = 64
 
 
 class ImportRejected(ValueError):
@@ -126,12 +129,15 @@ def import_job_fail(*, job_id: int | None, message: str) -> None:
 def import_index_plan(*, job_id: int | None) -> int:
     """Enqueue every paper still to index in chunks; the job row counts them. Beat plans a silent
     indexing job again: that counts as an attempt only when no chunk finished since the last plan
-    (a long backlog that moves is not a dead worker). Returns the count."""
+    (a long backlog that moves is not a dead worker), and the papers indexed so far stay counted
+    (the total is what was done plus what is left). Returns the count."""
     ids = indexing.unindexed_ids()
     if job_id is not None:
-        attempts = Case(When(index_done__gt=0, then=Value(1)), default=F("attempts") + 1)
-        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.INDEXING, index_total=len(ids), index_done=0,
-                                                   heartbeat=timezone.now(), attempts=attempts)
+        moved = Q(index_done__gt=F("index_done_at_plan"))
+        ImportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.INDEXING, index_total=F("index_done") + len(ids), index_done_at_plan=F("index_done"),
+            heartbeat=timezone.now(), attempts=Case(When(moved, then=Value(1)), default=F("attempts") + 1),
+            index_started_at=Coalesce(F("index_started_at"), timezone.now()))
     for chunk in indexing.chunked(ids, settings.INDEX_CHUNK_SIZE):
         task_send("papers.index_chunk", chunk, job_id)
     if not ids:
@@ -140,15 +146,32 @@ def import_index_plan(*, job_id: int | None) -> int:
 
 
 def import_index_chunk(*, ids: list[int], job_id: int | None) -> bool:
-    """Index one chunk for the job (its heartbeat kept fresh meanwhile, however long the chunk
-    takes); True when it was the job's last chunk, so that publishing can follow."""
+    """Index one chunk for the job in steps of INDEX_STEP papers, counting each step (the bar
+    moves within a chunk) and listing what is left, so that if this worker dies another one
+    finishes the rest (webapp.jobs.lifecycle.job_work). True when it was the job's last chunk,
+    so that publishing can follow."""
     if job_id is None:
         indexing.papers_index_chunk(ids=ids)
         return False
-    with job_alive(ImportJob(pk=job_id)):
-        indexing.papers_index_chunk(ids=ids)
-    ImportJob.objects.filter(pk=job_id).update(index_done=F("index_done") + len(ids), heartbeat=timezone.now())
+    job = ImportJob(pk=job_id)
+    with job_work(job, "papers.index_chunk", ids, job_id) as work:
+        for start in range(0, len(ids), INDEX_STEP):
+            step = ids[start:start + INDEX_STEP]
+            _encoder_stage(job_id)
+            indexing.papers_index_chunk(ids=step)
+            # Counted where the job is indexing, never past its total (a chunk sent twice).
+            ImportJob.objects.filter(pk=job_id, status=JobStatus.INDEXING).update(
+                index_done=Least(F("index_done") + len(step), F("index_total")), heartbeat=timezone.now(), stage="")
+            work.left(ids[start + INDEX_STEP:], job_id)
     return ImportJob.objects.filter(pk=job_id, index_done__gte=F("index_total")).exists()
+
+
+def _encoder_stage(job_id: int) -> None:
+    """Say on the job that this worker is loading the encoder (building its kernels on a first
+    start): the first step of a fresh worker can take minutes."""
+    stage = indexing.encoder_loading_stage()
+    if stage:
+        ImportJob.objects.filter(pk=job_id, status=JobStatus.INDEXING).update(stage=stage)
 
 
 def import_index_publish() -> int:

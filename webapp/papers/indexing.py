@@ -36,14 +36,40 @@ def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
+_encoder_loaded = False  # in this process
+
+
 def papers_index_chunk(*, ids: list[int]) -> int:
     """Segment and embed the papers of one chunk that still need it; idempotent, so a chunk
     redelivered after a crash only does what is left. Returns how many were indexed."""
+    global _encoder_loaded
     papers = list(Paper.objects.filter(pk__in=ids, indexed_hash=""))
     if papers:
         segmentations, vectors = papers_embed(papers)
+        _encoder_loaded = True
         _store(papers, segmentations, vectors)
     return len(papers)
+
+
+def encoder_loading_stage() -> str:
+    """What this process's next embedding does first: "" (the encoder is loaded), "kernels"
+    (its Int8 kernels are not built on this machine yet: about 30 s of gcc, minutes on a busy
+    machine) or "encoder" (loading it, a few seconds)."""
+    if _encoder_loaded:
+        return ""
+    return "kernels" if _kernels_unbuilt() else "encoder"
+
+
+def _kernels_unbuilt() -> bool:
+    from discovery import encoder, kernels
+    from discovery import settings as discovery_settings
+    from inference.kernels import build_key
+
+    if not (encoder.int8_enabled() and discovery_settings.kernels_enabled() and kernels.cpu_has_avx512()):
+        return False
+    name = "discovery_minilm_ops"
+    folder = discovery_settings.cache_dir() / "kernels" / f"{name}-{build_key(kernels.SOURCE, kernels.CFLAGS, [])}"
+    return not (folder / f"{name}.so").exists()
 
 
 def papers_embed(papers: list[Paper]) -> tuple[list[list[dict]], dict[str, np.ndarray]]:
