@@ -17,3 +17,31 @@ def _isolated(settings, tmp_path, monkeypatch):
     search._index_set.cache_clear()
     yield
     search._index_set.cache_clear()
+
+
+PLANTED = [
+    ("Graph message passing for molecule toxicity",
+     "Predicting molecular toxicity is expensive. We propose a message passing graph network. "
+     "Results show a lower error than fingerprints.", 2024, "NeurIPS"),
+    ("Contrastive sentence embeddings for retrieval",
+     "Sentence embeddings lack semantic structure for retrieval. We train with a contrastive objective on paired "
+     "sentences. Our embeddings improve retrieval accuracy further.", 2024, "ACL"),
+]
+
+
+@pytest.fixture
+def world(db, settings, tmp_path, monkeypatch):
+    """The tiny corpus plus two new papers planted next to its first (molecule graphs) and third
+    (sentence embeddings) papers, all indexed with the stand-in encoder."""
+    from tests.fakes import fake_encode
+    from tests.ui.corpus import index_corpus, make_papers
+    from webapp.papers.models import Paper
+
+    papers = make_papers()
+    papers += [Paper.objects.create(title=t, abstract=a, year=y, venue=v, authors=["Grace Hopper"],
+                                    fingerprint=f"planted:{i}") for i, (t, a, y, v) in enumerate(PLANTED)]
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    monkeypatch.setattr("discovery.encoder.encode", fake_encode)
+    search._calibration.cache_clear()
+    yield papers
+    search._index_set.cache_clear()

@@ -98,7 +98,9 @@ def digests_send(*, dry_run: bool = False, now=None, force: bool = False) -> Dig
         saved = dict(Paper.objects.filter(pk__in=[p.nearest_id for p in picks if p.nearest_id]).values_list("pk", "title"))
         reasons = [reason_of(p, saved) for p in picks]
         if dry_run:
-            run.preview.append((user.username, reasons + [alert_line(a) for a in alerts]))
+            titles = dict(Paper.objects.filter(pk__in=[p.paper_id for p in picks]).values_list("pk", "title"))
+            lines = [f"{titles.get(p.paper_id, '')} | {r}" for p, r in zip(picks, reasons)]
+            run.preview.append((user.username, lines + [alert_line(a) for a in alerts]))
             continue
         digest = _store(user, since, window, idx.version, picks, reasons, alerts)
         run.built.append(digest)
