@@ -4,17 +4,26 @@ Server-Timing header, and the API's error shapes.
 The limiter is a fixed window counter in the shared Redis cache: `cache.add` starts the window
 (atomic: only the first request of a window creates the key), `cache.incr` counts. A fixed window
 lets a client send up to twice the limit across a window edge; for guarding expensive endpoints
-against a runaway script that is good enough, and it costs one round trip."""
+against a runaway script that is good enough, and it costs one round trip.
+
+When Redis cannot be reached the limiter fails open: searching matters more than counting, and
+the database-backed job quotas (webapp.writes) still hold. It says so once per outage."""
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from ninja import Field, Schema
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+_limiter_down = False  # True from the first failed call until one succeeds again (one log line per outage)
 
 
 def limit_of(scope: str) -> tuple[int, int]:
@@ -34,17 +43,63 @@ def client_key(request: HttpRequest) -> str:
 
 
 def over_limit(scope: str, key: str) -> bool:
-    """Count one request; True when this one exceeds the scope's limit."""
+    """Count one request; True when this one exceeds the scope's limit (never when Redis is down)."""
+    global _limiter_down
     limit, window = limit_of(scope)
     if limit <= 0:
         return False
-    bucket = f"rl:{scope}:{key}:{int(time.time() // window)}"
-    if cache.add(bucket, 1, timeout=window + 1):
-        return False
     try:
-        return cache.incr(bucket) > limit
-    except ValueError:  # expired between add and incr: a new window
+        over = _count(f"rl:{scope}:{key}:{int(time.time() // window)}", window) > limit
+    except RedisError as exc:
+        if not _limiter_down:
+            log.warning("rate limits are off while Redis is unreachable (%s): requests are not counted", exc)
+        _limiter_down = True
         return False
+    if _limiter_down:
+        log.warning("Redis is reachable again: rate limits are back on")
+        _limiter_down = False
+    return over
+
+
+def _count(bucket: str, window: int) -> int:
+    """This request's number in its window."""
+    if cache.add(bucket, 1, timeout=window + 1):
+        return 1
+    try:
+        return cache.incr(bucket)
+    except ValueError:  # expired between add and incr: a new window
+        return 1
+
+
+class Refused(Exception):
+    """A request that was not carried out: its HTTP status, a message for the user, and how many
+    seconds to wait before trying again (Retry-After), if waiting helps."""
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+def refused_response(exc: Refused) -> JsonResponse:
+    response = JsonResponse({"message": str(exc)}, status=exc.status)
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def refused_render(request: HttpRequest, template: str, context: dict, exc: Refused) -> HttpResponse:
+    """A form page re-rendered with the refusal as its error (the caller added it to the form)."""
+    response = render(request, template, context, status=exc.status)
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def rate_check(scope: str, request: HttpRequest) -> None:
+    """Refused (429) when the client is over the scope's limit."""
+    if over_limit(scope, client_key(request)):
+        _, window = limit_of(scope)
+        raise Refused(429, f"too many {scope} requests; try again in {window} s", window)
 
 
 def too_many(scope: str) -> JsonResponse:
@@ -81,5 +136,7 @@ class ValidationOut(Schema):
     errors: dict[str, str] = Field(description="one message per invalid field")
 
 
-# The error answers an API operation documents (the root's handlers give them this shape).
+# The error answers an API operation documents (the root's handlers give them this shape): a
+# read's, and a write's (a read-only token, a reused Idempotency-Key, the broker down).
 ERRORS = {400: Message, 401: Message, 404: Message, 422: ValidationOut, 429: Message}
+WRITE_ERRORS = {**ERRORS, 403: Message, 409: Message, 503: Message}

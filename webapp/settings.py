@@ -119,7 +119,15 @@ MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 200, minimum=1)
 # Per client (user, token or address): searches per minute, imports per hour; 0 = no limit
 # (the load test runs with RATE_LIMIT_SEARCH_PER_MIN=0).
 RATE_LIMITS = {"search": (env_int("RATE_LIMIT_SEARCH_PER_MIN", 120, minimum=0), 60),
-               "import": (env_int("RATE_LIMIT_IMPORTS_PER_HOUR", 20, minimum=0), 3600)}
+               "import": (env_int("RATE_LIMIT_IMPORTS_PER_HOUR", 20, minimum=0), 3600),
+               # splitting an idea and ranking inspirations run the encoder in the web process
+               "split": (env_int("RATE_LIMIT_SPLITS_PER_MIN", 30, minimum=0), 60),
+               "inspire": (env_int("RATE_LIMIT_INSPIRE_PER_MIN", 30, minimum=0), 60)}
+# Jobs that queue LLM work, per user and hour, counted on the job rows (webapp.writes; an idea
+# run's own reports count as reports), and the LLM jobs waiting across all users; 0 = no limit.
+JOB_QUOTAS_PER_HOUR = {"reports.noveltyreport": env_int("QUOTA_REPORTS_PER_HOUR", 100, minimum=0),
+                       "ideas.idearun": env_int("QUOTA_IDEA_RUNS_PER_HOUR", 20, minimum=0)}
+LLM_QUEUE_MAX = env_int("LLM_QUEUE_MAX", 200, minimum=0)
 
 # Rate limits and cross-process caches share the broker's Redis.
 CACHES = {

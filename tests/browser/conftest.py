@@ -33,7 +33,7 @@ def chromium():
 def web(chromium, live_server, settings, tmp_path):
     """A fresh browser context (its own cookies) on the live server."""
     settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.RATE_LIMITS = {"search": (10_000, 60), "import": (10_000, 60)}
+    settings.RATE_LIMITS = {scope: (10_000, 60) for scope in settings.RATE_LIMITS}
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()

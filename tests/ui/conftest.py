@@ -13,7 +13,7 @@ def _fresh_index(settings, tmp_path, monkeypatch):
     high enough not to interfere (the tests of the limiter set their own)."""
     monkeypatch.setattr(caches["default"], "key_prefix", f"test-{uuid.uuid4().hex}")
     settings.INDEX_DIR = tmp_path / "empty-index"
-    settings.RATE_LIMITS = {"search": (10_000, 60), "import": (10_000, 60)}
+    settings.RATE_LIMITS = {scope: (10_000, 60) for scope in settings.RATE_LIMITS}
     search._index_set.cache_clear()
     yield
     search._index_set.cache_clear()

@@ -1,10 +1,13 @@
-"""Input parsing for the sign-up and password-reset pages."""
+"""Input parsing for the sign-up, password-reset and API-token pages."""
 import logging
 
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.core.mail import send_mail
 from django.template import loader
+
+from webapp.accounts.models import Scope
+from webapp.accounts.services import EXPIRY_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +33,13 @@ class HonestPasswordResetForm(PasswordResetForm):
         except Exception:  # refused connection, DNS, TLS, authentication: the backend's to name
             log.exception("password reset mail for user %s could not be sent", context["user"].pk)
             self.mail_failed = True
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(required=False, max_length=100,
+                           widget=forms.TextInput(attrs={"placeholder": "e.g. my notebook"}))
+    scope = forms.TypedChoiceField(choices=Scope.choices, initial=Scope.READ, required=False, empty_value=Scope.READ,
+                              help_text="Read only: search and read your jobs; read and write: also import and queue jobs.")
+    expires_in_days = forms.TypedChoiceField(
+        choices=[(str(d), f"{d} days") for d in EXPIRY_DAYS] + [("", "never")], coerce=int, empty_value=None,
+        required=False, initial="90", label="Expires in")

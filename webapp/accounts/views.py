@@ -45,15 +45,22 @@ class PasswordReset(auth_views.PasswordResetView):
 @login_required
 @require_GET
 def token_list(request):
-    return render(request, "accounts/tokens.html", {"tokens": services.tokens_of(user=request.user)})
+    return render(request, "accounts/tokens.html", {"tokens": services.tokens_of(user=request.user),
+                                                    "form": forms.TokenForm()})
 
 
 @login_required
 @require_POST
 def token_create(request):
-    name = request.POST.get("name", "").strip()[:100] or "API token"
-    _, secret = services.token_create(user=request.user, name=name)
-    return render(request, "accounts/tokens.html", {"tokens": services.tokens_of(user=request.user), "secret": secret})
+    form = forms.TokenForm(request.POST)
+    context = {"form": form}
+    if form.is_valid():
+        data = form.cleaned_data
+        _, context["secret"] = services.token_create(user=request.user, name=data["name"].strip() or "API token",
+                                                     scope=data["scope"], expires_in_days=data["expires_in_days"])
+        context["form"] = forms.TokenForm()
+    context["tokens"] = services.tokens_of(user=request.user)
+    return render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
-from webapp.http import server_timing
+from webapp.http import Refused, refused_response, server_timing
 from webapp.ideas.api import router as ideas_router
 from webapp.imports.api import router as imports_router
 from webapp.maps.api import router as maps_router
@@ -39,6 +39,11 @@ def validation_error(request, exc: ValidationError):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"message": str(exc) or "not found"}, status=404)
+
+
+@api.exception_handler(Refused)
+def refused(request, exc: Refused):
+    return refused_response(exc)
 
 
 @api.exception_handler(HttpError)

@@ -4,7 +4,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from webapp import writes
+from webapp.http import Refused, rate_check, refused_render
 from webapp.ideas import forms, selectors, services
+from webapp.ideas.models import IdeaRun
 from webapp.papers.models import Paper
 
 EXPORTS = {"md": ("text/markdown", selectors.idea_run_markdown), "json": ("application/json", selectors.idea_run_json)}
@@ -19,19 +22,28 @@ def inspire(request):
         paper = get_object_or_404(Paper, pk=int(request.GET["paper"]))
     initial = {"problem": services.paper_problem(paper) if paper else request.GET.get("problem", ""), "n": 5}
     form = forms.ProblemForm(request.POST or None, initial=initial)
+    context = {"form": form, "inspirations": [], "error": "", "paper": paper}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        run = services.idea_run_create(owner=request.user, problem=data["problem"], constraints=data["constraints"],
-                                       n=data["n"], from_paper=paper)
+        try:
+            run, _ = writes.job_write(IdeaRun, user=request.user, key="", asked=data, create=lambda: (
+                services.idea_run_create(owner=request.user, problem=data["problem"], constraints=data["constraints"],
+                                         n=data["n"], from_paper=paper)))
+        except Refused as exc:  # over quota, the LLM queue full, the job queue unreachable: nothing queued
+            form.add_error(None, str(exc))
+            return refused_render(request, "ideas/inspire.html", context, exc)
         return redirect("idea-run", run_id=run.pk)
-    found, error = [], ""
     if request.method == "GET" and initial["problem"].strip():
         try:
-            found = selectors.inspirations_for(problem=initial["problem"], exclude=(paper.pk,) if paper else ())
+            rate_check("inspire", request)
+            context["inspirations"] = selectors.inspirations_for(problem=initial["problem"],
+                                                                 exclude=(paper.pk,) if paper else ())
         except services.IdeasRejected as exc:
-            error = str(exc)
-    return render(request, "ideas/inspire.html", {"form": form, "inspirations": found, "error": error, "paper": paper},
-                  status=400 if form.errors else 200)
+            context["error"] = str(exc)
+        except Refused as exc:
+            context["error"] = str(exc)
+            return refused_render(request, "ideas/inspire.html", context, exc)
+    return render(request, "ideas/inspire.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -3,14 +3,17 @@ corpus file, list your jobs, follow one. Needs a session (with CSRF) or a bearer
 from datetime import datetime
 from typing import Optional
 
-from ninja import Field, File, Form, Router, Schema, Status
+from django.http import HttpResponse
+from ninja import Field, File, Form, Header, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
+from webapp import writes
 from webapp.accounts.auth import AUTH
-from webapp.http import ERRORS, Message, ValidationOut, client_key, over_limit
+from webapp.http import ERRORS, WRITE_ERRORS, Message, ValidationOut, client_key, over_limit
 from webapp.imports import selectors, services
+from webapp.imports.models import ImportJob
 
 router = Router(tags=["imports"], auth=AUTH)
 
@@ -49,15 +52,20 @@ class Pages(PageNumberPagination):
         page_size: Optional[int] = Field(None, ge=1, le=100)
 
 
-@router.post("", response={201: ImportJobOut, **ERRORS})
-def import_create(request, file: File[UploadedFile], format: Form[str] = ""):
-    """Upload a corpus file; the import (and then indexing) runs in the background."""
+@router.post("", response={201: ImportJobOut, **WRITE_ERRORS})
+def import_create(request, response: HttpResponse, file: File[UploadedFile], format: Form[str] = "",
+                  idempotency_key: str = Header("", alias=writes.KEY_HEADER, description=writes.KEY_DOC,
+                                                max_length=200)):
+    """Upload a corpus file; the import (and then indexing) runs in the background. A retry with
+    the same Idempotency-Key (same file name, size and format) returns the first job."""
     if over_limit("import", client_key(request)):
         raise HttpError(429, "too many import requests; try again later")
     if file.size == 0:
         raise HttpError(400, "the file is empty")
+    asked = {"name": file.name, "size": file.size, "format": format}
     try:
-        job = services.upload_import(upload=file, fmt=format, owner=request.auth)
+        job = writes.api_job_write(ImportJob, request=request, response=response, key=idempotency_key, asked=asked,
+                                   create=lambda: services.upload_import(upload=file, fmt=format, owner=request.auth))
     except services.ImportRejected as exc:
         raise HttpError(400, str(exc)) from None
     return Status(201, job)

@@ -3,8 +3,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from webapp.http import client_key, over_limit, too_many
+from webapp import writes
+from webapp.http import Refused, client_key, over_limit, refused_render, too_many
 from webapp.imports import forms, selectors, services
+from webapp.imports.models import ImportJob
 
 
 @login_required
@@ -21,11 +23,15 @@ def import_new(request):
     if request.method == "POST" and form.is_valid():
         if over_limit("import", client_key(request)):
             return too_many("import")
+        data = form.cleaned_data
         try:
-            job = services.upload_import(upload=form.cleaned_data["file"], fmt=form.cleaned_data["format"],
-                                         owner=request.user)
+            job, _ = writes.job_write(ImportJob, user=request.user, key="", asked=None, create=lambda: (
+                services.upload_import(upload=data["file"], fmt=data["format"], owner=request.user)))
         except services.ImportRejected as exc:
             form.add_error("file", str(exc))
+        except Refused as exc:  # the job queue unreachable: the upload is not kept
+            form.add_error(None, str(exc))
+            return refused_render(request, "imports/new.html", {"form": form}, exc)
         else:
             return redirect("import-detail", job_id=job.pk)
     return render(request, "imports/new.html", {"form": form}, status=400 if form.errors else 200)

@@ -12,6 +12,7 @@ from webapp.papers import search as paper_search, selectors
 router = Router()
 
 Aspect = Literal["all", "problem", "method", "findings"]
+Sort = Literal["relevance", "newest"]
 SimilarAspect = Literal["problem", "method", "findings", "all"]
 
 
@@ -21,6 +22,8 @@ class SearchQuery(Schema):
     year_min: Optional[int] = Field(None, ge=1000, le=2100)
     year_max: Optional[int] = Field(None, ge=1000, le=2100)
     venue: Optional[str] = Field(None, max_length=300)
+    sort: Sort = Field("relevance", description="relevance: best match first; newest: the relevant papers, "
+                                                "newest first (relevance breaks ties)")
     page: int = Field(1, ge=1, le=500)
     per_page: int = Field(20, ge=1, le=100)
 
@@ -89,7 +92,7 @@ def search(request, response: HttpResponse, query: Query[SearchQuery]):
     _limit(request, "search")
     page = paper_search.paper_search(q=query.q, aspect=query.aspect, year_min=query.year_min,
                                      year_max=query.year_max, venue=query.venue or None, page=query.page,
-                                     per_page=query.per_page)
+                                     per_page=query.per_page, sort=query.sort)
     add_server_timing(response, "search", page.timings.get("total", 0.0))
     return {"items": [_hit(h) for h in page.hits], "total": page.total, "page": page.page,
             "per_page": page.per_page, "pages": page.pages, "indexed": page.indexed}

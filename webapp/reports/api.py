@@ -4,11 +4,14 @@ another user's report is a 404."""
 from typing import Literal, Optional
 
 from django.http import HttpResponse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 from ninja.errors import HttpError
 
+from webapp import writes
 from webapp.accounts.auth import AUTH
+from webapp.http import ERRORS, WRITE_ERRORS, rate_check
 from webapp.reports import selectors, services
+from webapp.reports.models import NoveltyReport
 
 router = Router(tags=["reports"], auth=AUTH)
 
@@ -46,40 +49,42 @@ class ReportOut(Schema):
     timings: dict
 
 
-class MessageOut(Schema):
-    message: str
-
-
-@router.post("/split", response={200: IdeaFields, 400: MessageOut})
+@router.post("/split", response={200: IdeaFields, **WRITE_ERRORS})
 def split(request, body: SplitIn):
     """Free text -> problem, method, findings, to correct before creating the report."""
+    rate_check("split", request)
     try:
         return services.report_split(text=body.text)
     except services.ReportRejected as exc:
         raise HttpError(400, str(exc)) from None
 
 
-@router.post("", response={201: ReportOut, 400: MessageOut})
-def create(request, body: ReportIn):
-    """Queue a novelty report; poll GET /api/reports/{id} until status is done or failed."""
+@router.post("", response={201: ReportOut, **WRITE_ERRORS})
+def create(request, response: HttpResponse, body: ReportIn,
+           idempotency_key: str = Header("", alias=writes.KEY_HEADER, description=writes.KEY_DOC, max_length=200)):
+    """Queue a novelty report; poll GET /api/reports/{id} until status is done or failed. 429 past the
+    hourly quota or while the LLM queue is full, 503 while the job queue cannot be reached (both
+    with Retry-After; nothing is queued)."""
     try:
-        report = services.report_create(owner=request.auth, **body.dict())
+        report = writes.api_job_write(NoveltyReport, request=request, response=response, key=idempotency_key,
+                                      asked=body.dict(),
+                                      create=lambda: services.report_create(owner=request.auth, **body.dict()))
     except services.ReportRejected as exc:
         raise HttpError(400, str(exc)) from None
     return Status(201, report)
 
 
-@router.get("", response=list[ReportOut])
+@router.get("", response={200: list[ReportOut], **ERRORS})
 def report_list(request):
     return list(selectors.reports_of(user=request.auth)[:100])
 
 
-@router.get("/{report_id}", response={200: ReportOut, 404: MessageOut})
+@router.get("/{report_id}", response={200: ReportOut, **ERRORS})
 def detail(request, report_id: int):
     return selectors.report_get(report_id=report_id, user=request.auth)
 
 
-@router.get("/{report_id}/export", response={200: None, 404: MessageOut})
+@router.get("/{report_id}/export", response={200: None, **ERRORS})
 def export(request, report_id: int, format: Literal["md", "json", "bib"] = "md"):
     """The report as Markdown, JSON, or BibTeX of the cited papers."""
     report = selectors.report_get(report_id=report_id, user=request.auth)

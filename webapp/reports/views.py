@@ -4,7 +4,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from webapp import writes
+from webapp.http import Refused, rate_check, refused_render
 from webapp.reports import forms, selectors, services
+from webapp.reports.models import NoveltyReport
 
 EXPORTS = {"md": ("text/markdown", selectors.report_markdown), "json": ("application/json", selectors.report_json),
            "bib": ("application/x-bibtex", selectors.report_bibtex)}
@@ -25,12 +28,18 @@ def report_new(request):
     form = forms.IdeaForm(request.POST or None, initial={k: request.GET.get(k, "") for k in ("problem", "method", "findings")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if request.POST.get("action") == "split":
-            fields = services.report_split(text=data["text"])
-            form = forms.IdeaForm(initial={**data, **fields})
-            return render(request, "reports/new.html", {"form": form, "split": True})
-        report = services.report_create(owner=request.user, problem=data["problem"], method=data["method"],
-                                        findings=data["findings"], as_of=data["as_of"])
+        try:
+            if request.POST.get("action") == "split":
+                rate_check("split", request)
+                fields = services.report_split(text=data["text"])
+                form = forms.IdeaForm(initial={**data, **fields})
+                return render(request, "reports/new.html", {"form": form, "split": True})
+            report, _ = writes.job_write(NoveltyReport, user=request.user, key="", asked=data, create=lambda: (
+                services.report_create(owner=request.user, problem=data["problem"], method=data["method"],
+                                       findings=data["findings"], as_of=data["as_of"])))
+        except Refused as exc:  # over quota, the LLM queue full, the job queue unreachable: nothing queued
+            form.add_error(None, str(exc))
+            return refused_render(request, "reports/new.html", {"form": form}, exc)
         return redirect("report-detail", report_id=report.pk)
     return render(request, "reports/new.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -1,15 +1,21 @@
 """Pages that draw on several apps: the ideation map (the corpus, and where one of your novelty
 reports' ideas falls on it) and the health check. Nothing imports this app, so it may import
 the others."""
-from django.db import connection
+import logging
+
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
 
 from discovery.novelty import Idea
 from webapp.http import server_timing
 from webapp.papers import forms, map, selectors
 from webapp.reports import selectors as report_selectors
+
+log = logging.getLogger(__name__)
 
 
 def _own_report(request, report_id: int | None):
@@ -38,5 +44,21 @@ def map_page(request):
 
 @server_timing
 def healthz(request):
-    connection.ensure_connection()
-    return JsonResponse({"ok": True, "papers": selectors.paper_count()})
+    """200 when the database and Redis (broker and cache) both answer; 503 naming the one that
+    does not, so that an orchestrator restarts or routes around the right thing."""
+    checks, papers = {}, None
+    try:
+        connection.ensure_connection()
+        papers = selectors.paper_count()
+        checks["database"] = "ok"
+    except DatabaseError as exc:
+        checks["database"] = f"down: {exc}"[:200]
+    try:
+        cache.get("healthz")  # a round trip on the cache's connection: the same REDIS_URL as the broker
+        checks["redis"] = "ok"
+    except RedisError as exc:
+        checks["redis"] = f"down: {exc}"[:200]
+    ok = all(v == "ok" for v in checks.values())
+    if not ok:
+        log.warning("health check failed: %s", checks)
+    return JsonResponse({"ok": ok, "papers": papers, **checks}, status=200 if ok else 503)
