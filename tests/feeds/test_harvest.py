@@ -181,3 +181,37 @@ def test_only_staff_watch_folders_and_only_inside_the_folder_root(feed_dirs, ali
         services.feed_check(kind=FeedKind.ARXIV, query="cs.CL; rm", staff=False)
     with pytest.raises(services.FeedRejected, match="several OAI sets"):
         services.feed_check(kind=FeedKind.ARXIV, query="cs.LG stat.ML", staff=False)
+
+
+class Killed(BaseException):
+    """What a worker killed in the middle of a step looks like to the code after it: nothing runs."""
+
+
+def test_a_page_written_but_not_committed_before_the_worker_died_is_not_imported_twice(arxiv_feed, monkeypatch,
+                                                                                        settings):
+
+    append = services._append
+    pages = []
+
+    def append_then_die(path, records):
+        size = append(path, records)
+        pages.append(size)
+        if len(pages) == 2:  # page 2 is on disk, the database does not know it yet
+            raise Killed()
+        return size
+
+    monkeypatch.setattr(services, "_append", append_then_die)
+    started, _ = services.harvest_start(feed=arxiv_feed, enqueue=False)
+    with pytest.raises(Killed):
+        services.harvest_run(job_id=started.pk, enqueue_import=False)
+    started.refresh_from_db()
+    assert started.status == JobStatus.RUNNING and started.file_bytes == pages[0] < pages[1]
+    monkeypatch.setattr(services, "_append", append)
+    type(started).objects.filter(pk=started.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    services.harvest_run(job_id=started.pk, enqueue_import=False)  # the next worker
+    started.refresh_from_db()
+    assert started.status == JobStatus.DONE and started.attempts == 2 and started.fetched == 8
+    job = started.imports.get()
+    import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.done, job.created, job.skipped) == (8, 8, 0)  # the file holds each record once
