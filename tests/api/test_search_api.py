@@ -72,3 +72,17 @@ def test_it_rate_limits_search_with_429(corpus, settings):
     assert anonymous.get("/api/search", {"q": "graph"}).status_code == 200
     response = anonymous.get("/api/search", {"q": "graph"})
     assert response.status_code == 429 and "too many" in response.json()["message"]
+
+
+def test_it_sorts_by_relevance_or_newest_first_as_the_schema_says(client, corpus):
+    query = {"q": "message passing graph network", "aspect": "method"}
+    relevance = client.get("/api/search", query).json()["items"]
+    newest = client.get("/api/search", {**query, "sort": "newest"}).json()["items"]
+    years = [hit["paper"]["year"] for hit in newest]
+    assert years == sorted(years, reverse=True) and len(years) >= 2
+    assert [h["paper"]["id"] for h in relevance] != [h["paper"]["id"] for h in newest]  # 2020 first, then 2019
+    assert sorted(h["paper"]["id"] for h in relevance) == sorted(h["paper"]["id"] for h in newest)
+    assert client.get("/api/search", {**query, "sort": "oldest"}).status_code == 422
+    sort = next(p for p in client.get("/api/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
+                if p["name"] == "sort")
+    assert sort["schema"]["enum"] == ["relevance", "newest"]
