@@ -28,6 +28,8 @@ class HierarchyConfig:
     redo: int = 3  # k-means runs from different seeds, the tightest kept (one run can merge two
     # close families and split a wide one)
     seed: int = 1234
+    sample_per_centroid: int = 256  # k-means trains on a sample of this many points per centroid
+    # (FAISS's default; then every point is assigned): a level-1 split of 49k costs what 3k would
     representatives: int = 5  # papers nearest the centroid shown for a cluster
 
 
@@ -72,7 +74,7 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
 def kmeans(vectors: np.ndarray, k: int, cfg: HierarchyConfig) -> tuple[np.ndarray, np.ndarray]:
     """(centroids (k, d) unit, assignment (n,)) of spherical k-means; empty clusters dropped."""
     km = faiss.Kmeans(vectors.shape[1], k, niter=cfg.niter, nredo=cfg.redo, seed=cfg.seed, spherical=True,
-                      max_points_per_centroid=100_000, min_points_per_centroid=1, verbose=False)
+                      max_points_per_centroid=cfg.sample_per_centroid, min_points_per_centroid=1, verbose=False)
     km.train(vectors)
     _, nearest = km.index.search(vectors, 1)
     assignment = nearest[:, 0]
