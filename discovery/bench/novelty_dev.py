@@ -9,7 +9,7 @@ overall = 1 - p(not novel); baseline: minus the cosine to the nearest pool item)
 the non-combination items (the headline: the README of novelty_dev explains why the combination
 labels are unreliable), on novel vs subset only, on all items, and on two fixed halves of the set
 (by a hash of the idea id): features and hyper-parameters were chosen on the dev half only, the
-test half is reported as it fell. Then the reliability table of p(not novel) on the
+test half is reported as it fell. Then the reliability tables of p(not novel) on the
 non-combination items (10 bins: mean predicted, observed not-novel rate, count), and the scorer's
 time per idea.
 
@@ -109,7 +109,29 @@ def reliability(p_not_novel: np.ndarray, not_novel: np.ndarray, bins: int = 10) 
                   f"{not_novel[sel].mean():>10.3f}{int(sel.sum()):>7}")
     ece = sum(abs(p_not_novel[which == b].mean() - not_novel[which == b].mean()) * (which == b).mean()
               for b in range(bins) if (which == b).any())
-    print(f"expected calibration error: {ece:.3f}")
+    eps = 1e-6
+    nll = -np.mean(not_novel * np.log(p_not_novel + eps) + (1 - not_novel) * np.log(1 - p_not_novel + eps))
+    brier = np.mean((p_not_novel - not_novel) ** 2)
+    # ECE over 10 bins is noisy on ~80 ideas; the log loss and the Brier score are not binned
+    print(f"expected calibration error: {ece:.3f}; log loss {nll:.3f}; Brier score {brier:.3f} "
+          f"(a constant at the base rate: {np.mean(not_novel) * (1 - np.mean(not_novel)):.3f})")
+
+
+def judge_rows(rows: list[dict], model: ns.Model) -> tuple[list[ns.Judgement], list[float]]:
+    """Every idea judged against its own pool; with the scorer's time per idea in ms."""
+    from discovery import encoder
+
+    texts = list(dict.fromkeys(p for r in rows for p in r["pool"]))
+    t0 = time.perf_counter()
+    vectors = dict(zip(texts, encoder.encode(texts)))
+    print(f"{len(rows)} ideas, {len(texts)} distinct pool items encoded in {time.perf_counter() - t0:.0f} s")
+    judged, ms = [], []
+    for r in rows:
+        pool_vecs = np.stack([vectors[t] for t in r["pool"]])
+        t1 = time.perf_counter()
+        judged.append(ns.judge(r["idea"], r["pool"], pool_vecs, model))
+        ms.append(1000 * (time.perf_counter() - t1))
+    return judged, ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,31 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="novelty_dev folder (default: shared data)")
     ap.add_argument("--weights", type=Path, default=ns.WEIGHTS)
     args = ap.parse_args(argv)
-    from discovery import encoder
-
     data = args.data or shared_data_dir() / "novelty_dev"
     if not data.exists():
         print(f"{data} is absent: nothing to measure")
         return 1
     rows = load(data)
-    model = ns.load(args.weights)
-    texts = list(dict.fromkeys(p for r in rows for p in r["pool"]))
-    t0 = time.perf_counter()
-    vectors = dict(zip(texts, encoder.encode(texts)))
-    print(f"{len(rows)} ideas, {len(texts)} distinct pool items encoded in {time.perf_counter() - t0:.0f} s")
-    product, baseline, p, ms = [], [], [], []
-    for r in rows:
-        pool_vecs = np.stack([vectors[t] for t in r["pool"]])
-        t1 = time.perf_counter()
-        judged = ns.judge(r["idea"], r["pool"], pool_vecs, model)
-        ms.append(1000 * (time.perf_counter() - t1))
-        product.append(judged.overall)
-        baseline.append(-judged.features["cos_max"])
-        p.append(judged.p_not_novel)
-    auroc_table(rows, {"product": np.array(product), "cosine": np.array(baseline)})
-    keep = np.array([r["type"] != "combination" for r in rows])
-    print("\nreliability of p(not novel), non-combination items, both domains:")
-    reliability(np.array(p)[keep], np.array([1 - r["novel"] for r in rows])[keep])
+    judged, ms = judge_rows(rows, ns.load(args.weights))
+    product = np.array([j.overall for j in judged])
+    auroc_table(rows, {"product": product, "cosine": np.array([-j.features["cos_max"] for j in judged])})
+    p = np.array([j.p_not_novel for j in judged])
+    not_novel = np.array([1 - r["novel"] for r in rows])
+    for half in ("dev", "test"):
+        keep = np.array([r["type"] != "combination" and r["half"] == half for r in rows])
+        print(f"\nreliability of p(not novel), non-combination items of the {half} half, both domains:")
+        reliability(p[keep], not_novel[keep])
     print(f"\nscorer time per idea (idea + its {ns.CONFIG.top_k} nearest items encoded with their tokens, "
           f"pool vectors given): p50 {np.median(ms):.0f} ms, p90 {np.percentile(ms, 90):.0f} ms; "
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
