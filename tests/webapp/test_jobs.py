@@ -130,11 +130,9 @@ def test_replanning_a_silent_indexing_job_counts_an_attempt_only_without_progres
 
 # --- a dead holder (issue 15.20): liveness keys in Redis, recovery on worker start -------------
 
-RECENT = timezone.now() - timezone.timedelta(seconds=30)  # past the liveness TTL, not stale (120 s)
-
-
 def held_by(job, claim, **fields):
-    type(job).objects.filter(pk=job.pk).update(**{"status": JobStatus.RUNNING, "claim": claim, "heartbeat": RECENT,
+    recent = timezone.now() - timezone.timedelta(seconds=30)  # past the liveness TTL, not stale (120 s)
+    type(job).objects.filter(pk=job.pk).update(**{"status": JobStatus.RUNNING, "claim": claim, "heartbeat": recent,
                                                   "attempts": 1, **fields})
     return job
 

@@ -7,13 +7,14 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
@@ -31,6 +32,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # Papers embedded and counted at a time within an indexing chunk: the bar moves every few
 # seconds, and a dead worker's successor redoes at most this many.
 INDEX_STEP = 64
+# A batch that conflicted with another writer of papers is tried this many times in all.
+BATCH_TRIES = 4
+# The advisory lock (PostgreSQL) that import batches take in turn: any constant, the same everywhere.
+PAPERS_WRITE_LOCK = 0x1DEA_0001
 
 
 class ImportRejected(ValueError):
@@ -97,18 +102,45 @@ def _batches(items: Iterator, *, start: int, size: int) -> Iterator[list[tuple[i
 
 def _commit_batch(run: JobRun, batch: list[tuple[int, Record | RecordError]]) -> None:
     """Upsert one batch and advance the job row in the same transaction, so a crash leaves
-    whole batches only and a rerun resumes exactly after the last one."""
+    whole batches only and a rerun resumes exactly after the last one. Batches of concurrent
+    imports take turns (_papers_write_lock); a conflict with another writer of papers is
+    retried, the batch then finding the other's rows (skipped, not duplicated)."""
+    for attempt in range(1, BATCH_TRIES + 1):
+        try:
+            with transaction.atomic():
+                _papers_write_lock(run)
+                _upsert_batch(run, batch)
+            return
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == BATCH_TRIES:
+                raise
+            log.warning("import %s: batch at record %s conflicted (%s); retrying", run.job.pk, batch[0][0] + 1, exc)
+            time.sleep(attempt * 0.5)
+
+
+def _papers_write_lock(run: JobRun) -> None:
+    """Inside the batch's transaction, before it reads the stored papers: on PostgreSQL a
+    transaction-level advisory lock that every import batch takes (two batches reading the same
+    missing paper would both insert it: IntegrityError); on SQLite, a write as the first
+    statement takes the database's write lock, waiting its turn (a read first, then a write,
+    fails at once with "database is locked" when another connection writes). The write is the
+    claim check: LostClaim if another worker took the job over."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAPERS_WRITE_LOCK])
+    if not run.held().update(heartbeat=timezone.now()):
+        raise LostClaim(f"import {run.job.pk} was taken over")
+
+
+def _upsert_batch(run: JobRun, batch: list[tuple[int, Record | RecordError]]) -> None:
     job = run.job
-    with transaction.atomic():
-        if not run.held().select_for_update().exists():
-            raise LostClaim(f"import {job.pk} was taken over")
-        result = papers_upsert(items=batch, source=job.filename)
-        done = batch[-1][0] + 1
-        # The pre-count may be approximate (malformed lines); never show more done than total.
-        run.update(done=done, total=Greatest(F("total"), done), created=F("created") + result.created,
-                   updated=F("updated") + result.updated, skipped=F("skipped") + result.skipped,
-                   failed=F("failed") + len(result.failures),
-                   failures=(job.failures + result.failures)[:MAX_FAILURES_KEPT])
+    result = papers_upsert(items=batch, source=job.filename)
+    done = batch[-1][0] + 1
+    # The pre-count may be approximate (malformed lines); never show more done than total.
+    run.update(done=done, total=Greatest(F("total"), done), created=F("created") + result.created,
+               updated=F("updated") + result.updated, skipped=F("skipped") + result.skipped,
+               failed=F("failed") + len(result.failures),
+               failures=(job.failures + result.failures)[:MAX_FAILURES_KEPT])
 
 
 def _job_finish(run: JobRun) -> None:
