@@ -25,8 +25,8 @@ class HierarchyConfig:
     branching: tuple[int, ...] = (12, 8)  # 12 top families fit on one map; 8 children fit a panel
     min_size: int = 10  # papers per cluster, on average, below which a cluster is not split
     niter: int = 25  # k-means iterations; assignments stop changing well before at these sizes
-    redo: int = 3  # k-means runs from different seeds, the tightest kept (one run can merge two
-    # close families and split a wide one)
+    redo: int = 3  # level-1 k-means runs from different seeds, the tightest kept (one run can
+    # merge two close families and split a wide one); deeper levels run once
     seed: int = 1234
     sample_per_centroid: int = 256  # k-means trains on a sample of this many points per centroid
     # (FAISS's default; then every point is assigned): a level-1 split of 49k costs what 3k would
@@ -71,9 +71,9 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
-def kmeans(vectors: np.ndarray, k: int, cfg: HierarchyConfig) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(vectors: np.ndarray, k: int, cfg: HierarchyConfig, redo: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(centroids (k, d) unit, assignment (n,)) of spherical k-means; empty clusters dropped."""
-    km = faiss.Kmeans(vectors.shape[1], k, niter=cfg.niter, nredo=cfg.redo, seed=cfg.seed, spherical=True,
+    km = faiss.Kmeans(vectors.shape[1], k, niter=cfg.niter, nredo=redo, seed=cfg.seed, spherical=True,
                       max_points_per_centroid=cfg.sample_per_centroid, min_points_per_centroid=1, verbose=False)
     km.train(vectors)
     _, nearest = km.index.search(vectors, 1)
@@ -100,7 +100,7 @@ def split(vectors: np.ndarray, parent: Cluster, branching: int, cfg: HierarchyCo
     level = parent.level + 1
     if k < 2:
         return [Cluster(f"{parent.id}.1", level, parent.id, parent.rows, parent.centroid)]
-    centroids, assignment = kmeans(vectors[parent.rows], k, cfg)
+    centroids, assignment = kmeans(vectors[parent.rows], k, cfg, cfg.redo if level == 1 else 1)
     order = np.argsort(-np.bincount(assignment), kind="stable")  # biggest child first: ids read by size
     return [Cluster(f"{parent.id}.{i + 1}", level, parent.id, parent.rows[assignment == c], centroids[c])
             for i, c in enumerate(order)]
