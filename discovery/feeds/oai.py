@@ -43,7 +43,8 @@ class ArxivOAI:
     def set_spec(self) -> str:
         sets = {arxiv_set(c) for c in self.categories}
         if len(sets) != 1:
-            raise ValueError(f"categories {' '.join(self.categories)} span several OAI sets ({', '.join(sorted(sets))})")
+            raise ValueError(f"categories {' '.join(self.categories)} span several OAI sets "
+                             f"({', '.join(sorted(sets))})")
         return sets.pop()
 
     def url(self, *, since: date, token: str | None = None) -> str:

@@ -8,9 +8,8 @@ import pytest
 
 from discovery.feeds import (ArxivOAI, ExpiredToken, FeedError, FetchConfig, OpenAlexWorks, arxiv_set, fetch,
                              folder_scan, retry_after_seconds)
-from tests.feeds.conftest import ARXIV_DAY, TOKENS, first_page, oai, recorded, unavailable
+from tests.feeds.conftest import ARXIV_DAY, RECORDED, TOKENS, first_page, recorded, unavailable
 from webapp.feeds.replay import Answer, Replay, load
-from tests.feeds.conftest import RECORDED
 
 
 @pytest.fixture

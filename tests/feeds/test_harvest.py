@@ -1,6 +1,7 @@
 """Harvests in the process (the real HTTP client against the replay server, the real import job
 and database; the worker tests run the same through Celery): every paper once, the feed resuming
 where it stopped after a malformed page, a 503, an expired token, and an empty day."""
+import os
 import time
 from datetime import timedelta
 
@@ -139,18 +140,23 @@ def test_beat_harvests_the_feeds_that_are_due_and_only_those(arxiv_feed, openale
     assert started == sent and len(started) == 1
     assert arxiv_feed.harvests.get().pk == started[0] and not paused.harvests.exists()
     assert services.feeds_harvest_due() == []  # the next run is a day away now
+    import worker.tasks  # noqa: F401  (registers the tasks)
+    from worker.celery import app
+
+    assert app.conf.beat_schedule["harvest-due-feeds"]["task"] == "feeds.harvest_due"
+    for task in ("feeds.harvest_due", "feeds.harvest_run"):
+        assert task in app.tasks and app.amqp.router.route({}, task)["queue"].name == "index"
 
 
-def test_a_folder_feed_imports_each_new_or_changed_file_once_by_content(feed_dirs, alice, replay):
+def test_a_folder_feed_imports_each_new_or_changed_file_once_by_content(feed_dirs, alice):
     alice.is_staff = True
     alice.save()
     inbox = feed_dirs / "papers"
     inbox.mkdir()
     old = time.time() - 60
 
-    def drop(name, text):
+    def drop(name, text):  # a file copied in a minute ago: settled
         (inbox / name).write_text(text)
-        import os
         os.utime(inbox / name, (old, old))
 
     drop("a.jsonl", '{"title": "Folder paper A", "abstract": "We study folders."}\n')
@@ -171,10 +177,9 @@ def test_a_folder_feed_imports_each_new_or_changed_file_once_by_content(feed_dir
     assert Paper.objects.count() == 3
 
 
-def test_only_staff_watch_folders_and_only_inside_the_folder_root(feed_dirs, alice, bob):
+def test_only_staff_watch_folders_and_only_inside_the_folder_root(feed_dirs, bob):
     with pytest.raises(services.FeedRejected, match="only staff"):
         services.feed_create(owner=bob, name="x", kind=FeedKind.FOLDER, query="papers")
-    alice.is_staff = True
     with pytest.raises(services.FeedRejected, match="inside FEED_FOLDER_ROOT"):
         services.feed_check(kind=FeedKind.FOLDER, query="../../etc", staff=True)
     with pytest.raises(services.FeedRejected, match="not arXiv categories"):

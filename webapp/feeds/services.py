@@ -25,7 +25,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from discovery.feeds import ArxivOAI, ExpiredToken, FeedError, FetchConfig, OpenAlexWorks, fetch, file_sha256, folder_scan
+from discovery.feeds import (ArxivOAI, ExpiredToken, FeedError, FetchConfig, OpenAlexWorks, fetch, file_sha256,
+                             folder_scan)
 from webapp.feeds.models import Feed, FeedFile, FeedKind, Harvest, Stage
 from webapp.imports.services import import_job_create, safe_name
 from webapp.jobs.lifecycle import JobRun, LostClaim, failure_reason, job_claim, job_enqueue, job_new_token, job_running
@@ -185,7 +186,8 @@ def _harvest_pages(run: JobRun, enqueue_import: bool, on_page) -> None:
 def _harvest_file(harvest: Harvest) -> Path:
     """The harvest's file, cut back to what was committed (a killed worker may have written a
     page past it)."""
-    path = Path(harvest.path or Path(settings.DATA_DIR) / "feeds" / str(harvest.feed_id) / f"harvest-{harvest.pk}.jsonl")
+    default = Path(settings.DATA_DIR) / "feeds" / str(harvest.feed_id) / f"harvest-{harvest.pk}.jsonl"
+    path = Path(harvest.path or default)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab"):
         pass
