@@ -86,16 +86,19 @@ def _import(run: JobRun, on_batch) -> None:
     _job_finish(run)
 
 
-def _batches(items: Iterator, *, start: int, size: int) -> Iterator[list[tuple[int, Record | RecordError]]]:
-    """Numbered items in batches, skipping the `start` items a previous run committed."""
-    batch = []
+def _batches(items: Iterator, *, start: int, size: int,
+             max_s: float = 2.0) -> Iterator[list[tuple[int, Record | RecordError]]]:
+    """Numbered items in batches of `size`, or fewer when reading them took `max_s` (a slow
+    file still shows progress every few seconds), skipping the `start` items a previous run
+    committed."""
+    batch, since = [], time.monotonic()
     for position, item in enumerate(items):
         if position < start:
             continue
         batch.append((position, item))
-        if len(batch) >= size:
+        if len(batch) >= size or time.monotonic() - since >= max_s:
             yield batch
-            batch = []
+            batch, since = [], time.monotonic()
     if batch:
         yield batch
 

@@ -1,4 +1,4 @@
-"""Browser views of import jobs: upload a file, list your jobs, follow one."""
+"""Browser views of import jobs: upload a file, list your jobs, follow one; the site's activity."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -50,3 +50,10 @@ def import_progress(request, job_id: int):
     """The progress fragment that htmx polls; it stops polling once the job is finished."""
     job = selectors.import_job_get(job_id=job_id, user=request.user)
     return render(request, "jobs/_progress.html", {"job": job, "details": "imports/_counts.html"})
+
+
+@require_GET
+def site_activity(request):
+    """What the site is importing and indexing now (counts only, anyone may see them): the home
+    page polls it while there is something to say, and it stops polling once the site is idle."""
+    return render(request, "imports/_site_activity.html", {"activity": selectors.site_activity()})

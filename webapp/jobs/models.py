@@ -70,6 +70,11 @@ class Job(models.Model):
         return self.get_stage_display() if hasattr(self, "get_stage_display") else self.stage
 
     @property
+    def eta_s(self) -> float | None:
+        """Seconds left in the job's current phase; None where the job type cannot tell."""
+        return None
+
+    @property
     def progress_url(self) -> str:
         return reverse(self.progress_url_name, args=[self.pk])
 
