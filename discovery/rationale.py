@@ -99,6 +99,12 @@ def _cut(text: str, limit: int) -> str:
     return head[:end + 1] if end > 0 else head.rsplit(" ", 1)[0] + "…"
 
 
+def given_aspects(assessment: Assessment) -> list[str]:
+    """The aspects the idea states. An empty one (no expected findings) still has a score, from
+    the whole idea standing in for it, but the verdict leaves it out and so does the rationale."""
+    return [a for a in ASPECTS if getattr(assessment.idea, a).strip()]
+
+
 def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> list[dict]:
     numbers = evidence_numbers(assessment)
     shown = {e.id for group in assessment.evidence.values() for e in group[:cfg.prompt_k]}
@@ -106,7 +112,7 @@ def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig)
     listing = "; ".join(f"[{n}] \"{_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}\""
                         for n, pid in numbers.items() if pid in shown)
     idea = assessment.idea
-    scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in ASPECTS)
+    scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in given_aspects(assessment))
     user = (f"Idea problem: {idea.problem[:300]}\nIdea method: {idea.method[:300]}\n"
             f"Verdict: {assessment.verdict_label}.\nNovelty scores (0 known, 1 new): {scores}.\n"
             f"Related papers: {listing}.\n\n"
@@ -121,11 +127,15 @@ def _plain(title: str) -> str:
 
 
 def summary(assessment: Assessment, titles: dict[int, str]) -> str:
-    """The deterministic rationale: verdict, per-aspect nearest papers, scores."""
+    """The deterministic rationale: verdict, per given aspect the nearest paper and the score."""
     titles = {pid: _plain(t) for pid, t in titles.items()}
     numbers = {pid: n for n, pid in evidence_numbers(assessment).items()}
     parts = [f"Verdict: {assessment.verdict_label}."]
+    given = given_aspects(assessment)
     for aspect in ASPECTS:
+        if aspect not in given:
+            parts.append(f"{aspect.capitalize()}: none given, left out of the verdict.")
+            continue
         top = assessment.evidence[aspect][0]
         parts.append(f"{aspect.capitalize()}: closest to \"{titles.get(top.id, top.id)}\" [{numbers[top.id]}] "
                      f"(similarity {top.similarity:.2f}, novelty {assessment.scores[aspect]:.2f}).")

@@ -17,6 +17,8 @@ with different seeds (discovery/train/segmenter.py); their probabilities are ave
 whole segmenter costs ~3 ms of CPU per abstract, about a quarter of the Int8 encoder's.
 
 The net predicts the five CSAbstruct labels; background and objective are summed into problem.
+A sentence that addresses a language model instead of describing research (prompt injection:
+"Ignore previous instructions ...") is labelled other before the net runs (is_instruction).
 """
 from __future__ import annotations
 
@@ -229,6 +231,46 @@ def to_label_probs(source_probs: torch.Tensor) -> torch.Tensor:
     return torch.cat([source_probs[..., :2].sum(-1, keepdim=True), source_probs[..., 2:]], dim=-1)
 
 
+# ---------------------------------------------------------------------------- instructions
+
+# Prompt injection in an abstract: a sentence that gives orders to a language model. It is no
+# problem, method or finding, and labelled as one it drags the paper's aspect vectors off (a
+# copy of a paper with one such sentence fell from 0.708 to 0.515 problem similarity). Matched
+# only as an imperative or an address, at the start of a sentence or after a colon, so that a
+# paper that studies injection ("models can be made to ignore previous instructions") keeps
+# its sentences.
+_LEAD = r"(?:^|[:;\u2014-]\s*)[\s\"'(\[]*(?:(?:please|now|important|note|also|instead|and)[\s,:!]+)*"
+_INSTRUCTION = re.compile(_LEAD + r"""(?:
+    (?:ignore|disregard|forget|override|bypass)\b[^.!?]{0,60}?\b(?:instructions?|prompts?|directions|directives)\b
+  | you\s+are\s+(?:now\s+)?(?:chat\s?gpt|gpt[-\s]?\d|claude|gemini|llama|bard|copilot
+        |an?\s+(?:ai|large\s+language\s+model|language\s+model|llm|chatbot|(?:helpful\s+)?assistant))\b
+  | (?:act|behave|respond)\s+as\s+(?:if\s+you\s+were\s+)?(?:an?\s+)?(?:ai|chat\s?gpt|assistant|language\s+model)\b
+  | (?:output|print|emit|return|respond\s+with|reply\s+with|write|render|insert|include)\s+(?:only\s+)?
+        (?:the\s+following|this|exactly)\b[^.!?]{0,40}?\b(?:html|javascript|script|code|markup|markdown|text|json)\b
+)""", re.IGNORECASE | re.VERBOSE)
+
+
+def is_instruction(sentence: str) -> bool:
+    """True for a sentence that instructs a language model (see _INSTRUCTION)."""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+def label_without_instructions(label_many, abstracts: list[list[str]],
+                               vectors: list[np.ndarray | None]) -> list[list[str]]:
+    """label_many over each abstract's other sentences (instructions are kept out of the net's
+    context too, so they cannot shift their neighbours' labels); instructions get "other"."""
+    kept = [[i for i, s in enumerate(sents) if not is_instruction(s)] for sents in abstracts]
+    labels = label_many([[sents[i] for i in keep] for sents, keep in zip(abstracts, kept)],
+                        [None if v is None else v[keep] for v, keep in zip(vectors, kept)])
+    out = []
+    for sents, keep, labs in zip(abstracts, kept, labels):
+        full = ["other"] * len(sents)
+        for i, label in zip(keep, labs):
+            full[i] = label
+        out.append(full)
+    return out
+
+
 # ---------------------------------------------------------------------------- inference
 
 class Segmenter:
@@ -287,6 +329,11 @@ class Segmenter:
                    batch_size: int = 256) -> list[list[str]]:
         """Batched label(); abstracts whose vectors are None are encoded in one encoder call."""
         vectors = list(vectors) if vectors is not None else [None] * len(abstracts)
+        return label_without_instructions(functools.partial(self._label_many, batch_size=batch_size),
+                                          abstracts, vectors)
+
+    def _label_many(self, abstracts: list[list[str]], vectors: list[np.ndarray | None],
+                    batch_size: int) -> list[list[str]]:
         vectors = _fill_missing_vectors(abstracts, vectors)
         out: list[list[str]] = [[] for _ in abstracts]
         todo = [i for i, sents in enumerate(abstracts) if sents]
@@ -319,7 +366,8 @@ class PositionLabeller:
     """Stand-in for the trained segmenter while its weights are absent (same label_many)."""
 
     def label_many(self, abstracts: list[list[str]], vectors=None) -> list[list[str]]:
-        return [position_labels(len(sentences)) for sentences in abstracts]
+        return label_without_instructions(lambda kept, _: [position_labels(len(sents)) for sents in kept],
+                                          abstracts, [None] * len(abstracts))
 
 
 @functools.lru_cache(maxsize=1)

@@ -112,3 +112,18 @@ def test_it_drops_lines_that_only_echo_the_paper_list(assessment):
     echo = "[1] A Simple Pruning Approach\n[2] Some Other Title\n\n[1] A Simple Pruning Approach"
     written = rationale.write(assessment, {}, engine=Scripted(echo, echo + "\nThe problem is well known from prior work [1]."))
     assert written.attempts == 2 and written.text == "The problem is well known from prior work [1]."
+
+
+def test_the_summary_and_the_prompt_leave_out_findings_the_idea_does_not_give(assessment):
+    from dataclasses import replace
+
+    from discovery.novelty import Idea
+
+    assert not assessment.idea.findings
+    text = rationale.summary(assessment, {})
+    assert "Findings: none given, left out of the verdict." in text and "Findings: closest" not in text
+    scores_line = next(line for line in rationale.prompt(assessment, {}, rationale.RationaleConfig())[1]["content"]
+                       .splitlines() if line.startswith("Novelty scores"))
+    assert "findings" not in scores_line and "problem" in scores_line
+    given = replace(assessment, idea=Idea(assessment.idea.problem, assessment.idea.method, "Forecasts improve."))
+    assert "Findings: closest to" in rationale.summary(given, {})
