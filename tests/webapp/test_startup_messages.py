@@ -20,3 +20,19 @@ def test_the_faiss_loader_is_quiet_below_warnings():
     assert level == "WARNING"
     logging.config.dictConfig(settings.LOGGING)
     assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
+
+
+def test_the_private_redis_starts_without_its_overcommit_warning_and_the_fix_is_told_once(tmp_path, capfd,
+                                                                                          monkeypatch):
+    from webapp import launcher
+
+    monkeypatch.setattr(launcher, "overcommit_enabled", lambda: False)  # as on this kind of machine
+    said = []
+    for _ in range(2):
+        proc, url = launcher.start_redis(tmp_path)
+        proc.terminate()
+        proc.wait(timeout=10)
+        said.append(capfd.readouterr())
+    assert "Memory overcommit" not in "".join(out.out + out.err for out in said)  # the server's own banner
+    assert "vm.overcommit_memory=1" in said[0].out and "vm.overcommit_memory" not in said[1].out
+    assert "--stop-writes-on-bgsave-error" in launcher.redis_command(1, tmp_path)
