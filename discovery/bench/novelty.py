@@ -4,14 +4,20 @@ the 20 s target, with the evidence recall of the candidate retrieval against an 
 (every paper scored exactly in every space) side by side; with --rationale N, N generated
 rationales and their citations before (raw LLM output) and after the check (what is saved).
 
-    python -m discovery.bench.novelty --index DIR [--reps 3] [--rationale 100] [--threads 2]
+    python -m discovery.bench.novelty --index DIR [--db FILE] [--reps 3] [--rationale 100] [--threads 2]
+
+A site-built index folder holds no paper texts: `--db` (the site's SQLite file, read-only) gives
+the reports their papers' titles and indexed sentences, as the site's reports have them, so the
+learned scorer (discovery.novelty_scorer) runs and its stage is timed.
 
 Timings on a shared machine are noisy: the script prints the load average next to them.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sqlite3
 import statistics
 import time
 from pathlib import Path
@@ -48,35 +54,55 @@ def load_avg() -> str:
         return "?"
 
 
+class SiteTexts:
+    """Titles and indexed sentences of a site's papers, read from its SQLite file on demand."""
+
+    def __init__(self, db: Path):
+        self.con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+    def _rows(self, ids) -> list[tuple]:
+        ids = [int(i) for i in ids]
+        marks = ",".join("?" * len(ids))
+        return self.con.execute(f"select id, title, segmentation from papers_paper where id in ({marks})", ids).fetchall()
+
+    def titles(self, ids) -> dict[int, str]:
+        return {pk: title for pk, title, _ in self._rows(ids)}
+
+    def sentences_of(self, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+        return {pk: [(s["text"], s.get("aspect", "other")) for s in json.loads(seg or "[]")]
+                for pk, _, seg in self._rows(ids)}
+
+
 def exhaustive_top1(index_set, q: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, int]:
     """Baseline: the nearest paper per aspect by scoring every paper exactly."""
     return {a: int(ids[np.argmax(index_set.reconstruct(a, ids) @ q[a])]) for a in ASPECTS}
 
 
-def one_report(store, raw: dict, rep: int, with_llm: bool) -> tuple[dict[str, float], dict, object]:
+def one_report(store, texts, raw: dict, rep: int, with_llm: bool) -> tuple[dict[str, float], dict, object]:
     from discovery import novelty, rationale
 
     t0 = time.perf_counter()
     idea = novelty.split_idea(raw["text"]) if "text" in raw else novelty.Idea(**raw)
     t1 = time.perf_counter()
     result = novelty.assess(store.index_set, idea, store.calibration,
-                            sentences_of=store.sentences_of if store.papers else None)
+                            sentences_of=texts.sentences_of if texts else None)
     t2 = time.perf_counter()
-    written = rationale.write(result, store.titles(result.cited_ids()), seed=rep) if with_llm else None
+    written = rationale.write(result, texts.titles(result.cited_ids()) if texts else {}, seed=rep) if with_llm else None
     t3 = time.perf_counter()
     q = novelty.idea_vectors(idea)  # again, untimed, for the exhaustive baseline
     stages = {"splitting": (t1 - t0) * 1000, "retrieving": result.timings["retrieving"],
-              "scoring": result.timings["scoring"], "writing": (t3 - t2) * 1000}
+              "scoring": result.timings["scoring"], "judging": result.timings.get("judging", 0.0),
+              "writing": (t3 - t2) * 1000}
     stages["total"] = (t3 - t0) * 1000
     return stages, q, (result, written)
 
 
-def bench_reports(store, reps: int, with_llm: bool) -> None:
+def bench_reports(store, texts, reps: int, with_llm: bool) -> None:
     ids = store.index_set.ids
     rows, recall = [], []
     for rep in range(reps):
         for n, raw in enumerate(IDEAS):
-            stages, q, (result, written) = one_report(store, raw, rep, with_llm)
+            stages, q, (result, written) = one_report(store, texts, raw, rep, with_llm)
             rows.append(stages)
             base = exhaustive_top1(store.index_set, q, ids)
             recall.append(np.mean([result.evidence[a][0].id == base[a] for a in ASPECTS]))
@@ -120,6 +146,7 @@ def bench_rationales(store, count: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", required=True, help="index folder (site or standalone)")
+    parser.add_argument("--db", type=Path, default=None, help="the site's SQLite file: paper texts for the scorer")
     parser.add_argument("--reps", type=int, default=3, help="passes over the fixed ideas")
     parser.add_argument("--no-llm", action="store_true", help="skip the writing stage")
     parser.add_argument("--rationale", type=int, default=0, help="also generate N rationales and count citations")
@@ -142,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
           f"spaces {[store.index_set.kind(s) for s in SPACES]}, open {time.perf_counter() - t0:.1f} s "
           f"({'calibration loaded' if had else 'calibration computed now'}); LLM_BACKEND="
           f"{inference_settings.backend()}; load average {load_avg()}")
-    bench_reports(store, args.reps, not args.no_llm)
+    texts = SiteTexts(args.db) if args.db else (store if store.papers else None)
+    print(f"paper texts: {'site database ' + str(args.db) if args.db else 'papers file' if texts else 'none (no learned scorer)'}")
+    bench_reports(store, texts, args.reps, not args.no_llm)
     if args.rationale:
         bench_rationales(store, args.rationale)
     print(f"load average at the end: {load_avg()}")
