@@ -125,3 +125,10 @@ def test_the_digest_page_and_the_private_feed(libraries, client, alice, bob):
     assert TOXICITY not in client.get("/digest/").text
     client.post("/digest/settings", {"frequency": "weekly"})
     assert DigestSettings.objects.get(user=bob).frequency == Frequency.WEEKLY
+
+
+def test_all_builds_for_readers_not_due_but_never_for_those_who_turned_it_off(libraries, alice, bob):
+    digests.digests_send()
+    DigestSettings.objects.filter(user=bob).update(frequency=Frequency.OFF)
+    call_command("send_digests", "--all")  # nothing new since: built for nobody, and no error
+    assert Digest.objects.filter(user=alice).count() == 1 and Digest.objects.filter(user=bob).count() == 1

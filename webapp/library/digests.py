@@ -66,16 +66,17 @@ def _readers():
     return users.filter(is_active=True).distinct()
 
 
-def _due(user, now) -> tuple[bool, object]:
-    """(due, since): the end of their last digest's window, else one period back."""
+def _due(user, now, force: bool = False):
+    """The start of the reader's window when their digest is due (or `force`), else None: the end
+    of their last digest's window, else one period back. Off is off, even with `force`."""
     prefs = settings_of(user)
     if prefs.frequency == Frequency.OFF:
-        return False, None
+        return None
     period = PERIODS[prefs.frequency]
     last = Digest.objects.filter(user=user).order_by("-until").values_list("until", flat=True).first()
     if last is None:
-        return True, now - period
-    return now - last >= period - DUE_SLACK, last
+        return now - period
+    return last if force or now - last >= period - DUE_SLACK else None
 
 
 def digests_send(*, dry_run: bool = False, now=None, force: bool = False) -> DigestRun:
@@ -84,7 +85,7 @@ def digests_send(*, dry_run: bool = False, now=None, force: bool = False) -> Dig
     run, now = DigestRun(), now or timezone.now()
     if not dry_run:
         _resend_failed(run, now)
-    due = [(u, since) for u in _readers() for ok, since in [_due(u, now)] if ok or force]
+    due = [(u, since) for u in _readers() if (since := _due(u, now, force)) is not None]
     idx = search.index_set()
     if not due or len(idx) < 2:
         return run
