@@ -155,9 +155,9 @@ def label_clusters(terms: TermMatrix, assignment: np.ndarray, n_classes: int,
             for c in range(n_classes)]
 
 
-def label_coverage(label: list[str], texts: list[str]) -> float:
-    """Share of the texts that contain at least one of the label's terms (as whole tokens)."""
-    if not texts:
+def label_coverage(label: list[str], terms: list[set[str]]) -> float:
+    """Share of the papers (their paper_terms) that contain at least one of the label's terms."""
+    if not terms:
         return 0.0
     wanted = set(label)
-    return sum(bool(wanted & paper_terms(t)) for t in texts) / len(texts)
+    return sum(bool(wanted & t) for t in terms) / len(terms)

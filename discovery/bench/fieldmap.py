@@ -92,6 +92,7 @@ def flat_baseline(vectors: dict[str, np.ndarray], k: int, cfg: hierarchy.Hierarc
 def label_quality(built: fieldmap.FieldMap, texts: list[str], n: int, seed: int) -> list[tuple]:
     """(space, level, clusters sampled, own label coverage, other labels' coverage) rows."""
     rng = np.random.default_rng(seed)
+    terms = [labels.paper_terms(t) for t in texts]  # once: a level-1 cluster holds thousands of papers
     out = []
     for space, h in built.hierarchies.items():
         for level, clusters in enumerate(h.levels, start=1):
@@ -102,9 +103,8 @@ def label_quality(built: fieldmap.FieldMap, texts: list[str], n: int, seed: int)
             own, other = [], []
             for i in picked:
                 j = (i + 1 + rng.integers(len(real) - 1)) % len(real)  # any other cluster
-                cluster_texts = [texts[r] for r in real[i].rows]
-                own.append(labels.label_coverage(real[i].label, cluster_texts))
-                other.append(labels.label_coverage(real[j].label, cluster_texts))
+                own.append(labels.label_coverage(real[i].label, [terms[r] for r in real[i].rows]))
+                other.append(labels.label_coverage(real[j].label, [terms[r] for r in real[i].rows]))
             out.append((space, level, len(picked), float(np.mean(own)), float(np.mean(other))))
     return out
 

@@ -137,7 +137,8 @@ def test_c_tf_idf_prefers_words_rare_elsewhere():
     terms = labels.term_matrix(texts)
     got = labels.label_clusters(terms, np.array([0, 0, 0, 1, 1, 1]), 2)
     assert got[0][0] in ("graph", "graph network") and got[1][0] in ("trees", "forest trees", "forest")
-    assert labels.label_coverage(got[0], texts[:3]) == 1.0 and labels.label_coverage(got[0], texts[3:]) == 0.0
+    terms_of = [labels.paper_terms(t) for t in texts]
+    assert labels.label_coverage(got[0], terms_of[:3]) == 1.0 and labels.label_coverage(got[0], terms_of[3:]) == 0.0
 
 
 def test_an_empty_corpus_builds_an_empty_map():

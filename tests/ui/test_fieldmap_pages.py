@@ -82,7 +82,7 @@ def test_a_report_s_idea_is_marked_on_the_gap_map_and_the_map(client, field, ali
                                           method="We apply transformer attention layers over tokens.")
     client.force_login(alice)
     response = client.get("/map/gaps/", {"report": report.pk})
-    assert response.context["idea_cell"] is not None and response.text.count(" idea\"") == 1
+    assert response.context["idea_cell"] is not None and len(re.findall(r'class="h\d( gap)? idea"', response.text)) == 1
     clusters = client.get(f"/map/clusters/problem.json?report={report.pk}").json()
     fraud = [c for c in clusters["clusters"] if c["id"] == clusters["idea"][0]][0]
     assert "fraud" in fraud["label"] or "credit" in fraud["label"]

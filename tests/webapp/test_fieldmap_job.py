@@ -117,3 +117,19 @@ def test_the_stored_arrays_give_each_paper_one_cluster_per_level(mapped):
     assert sorted(members["ids"]) == sorted(p.pk for p in mapped[0])
     assert len(members["levels"]) == 2 and all(len(level) == len(members["ids"]) for level in members["levels"])
     assert np.unique(members["levels"][0]).tolist() == [0, 1, 2, 3]
+
+
+def test_the_command_builds_the_published_version_s_map(settings, tmp_path, monkeypatch, capsys):
+    from django.core.management import CommandError, call_command
+
+    from tests.ui.corpus import index_corpus
+    from tests.ui.field_corpus import CONFIG
+
+    with pytest.raises(CommandError, match="nothing is published"):
+        call_command("fieldmap_build")
+    papers = make_field_papers()
+    index_corpus(papers, settings, tmp_path, monkeypatch)
+    monkeypatch.setattr(services, "CONFIG", CONFIG)
+    call_command("fieldmap_build")
+    assert f"{len(papers)} papers" in capsys.readouterr().out
+    assert FieldMap.objects.get().status == JobStatus.DONE

@@ -84,7 +84,9 @@
       if (px < area.left || px > area.right || py < area.top || py > area.bottom) continue;
       const text = (state.idea.has(c.id) ? "◆ " : "") + c.label;
       const w = ctx.measureText(text).width + 8, h = level === 1 ? 20 : 17;
-      const rect = { x: px - w / 2, y: py - h / 2, w, h, id: c.id };
+      // kept inside the plot: a cluster at the map's edge would otherwise show half its label
+      const x = Math.min(Math.max(px - w / 2, area.left), area.right - w), y = Math.min(Math.max(py - h / 2, area.top), area.bottom - h);
+      const rect = { x, y, w, h, id: c.id };
       if (state.rects.some((r) => r.x < rect.x + rect.w && rect.x < r.x + r.w && r.y < rect.y + rect.h && rect.y < r.y + r.h)) continue;
       state.rects.push(rect);
       ctx.fillStyle = c.id === state.selected ? "rgba(240, 162, 2, 0.95)" : "rgba(255, 255, 255, 0.88)";
@@ -92,7 +94,7 @@
       ctx.strokeStyle = PALETTE[topIndex(c.id) % PALETTE.length];
       ctx.strokeRect(rect.x, rect.y, rect.w, rect.h);
       ctx.fillStyle = "#1d232b";
-      ctx.fillText(text, px, py);
+      ctx.fillText(text, x + w / 2, y + h / 2);
     }
     ctx.restore();
     canvas.dataset.labels = String(state.rects.length);
