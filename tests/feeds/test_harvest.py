@@ -220,3 +220,23 @@ def test_a_page_written_but_not_committed_before_the_worker_died_is_not_imported
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.done, job.created, job.skipped) == (8, 8, 0)  # the file holds each record once
+
+
+def test_an_openalex_feed_resumes_at_its_cursor_after_a_malformed_page(openalex_feed, replay):
+    import json
+
+    from discovery.feeds.openalex import SELECT
+    from tests.feeds.conftest import RECORDED
+
+    cursor = json.loads((RECORDED / "openalex/page1.json").read_text())["meta"]["next_cursor"]
+    page2 = {"filter": "concepts.id:C204321447,from_publication_date:2026-11-30", "search": "large language models",
+             "select": SELECT, "per-page": "200", "cursor": cursor}
+    replay.add("/works", page2, [recorded("openalex/malformed.json"), recorded("openalex/page2.json")])
+    failed = harvest(openalex_feed)
+    assert failed.status == JobStatus.FAILED and "not valid JSON" in failed.error
+    assert failed.import_counts()["created"] == 3
+    openalex_feed.refresh_from_db()
+    assert openalex_feed.cursor["token"] == cursor
+    resumed = harvest(openalex_feed)
+    assert resumed.status == JobStatus.DONE and resumed.import_counts()["created"] == 3 and Paper.objects.count() == 6
+    assert len(replay.requests("/works", page2)) == 2

@@ -24,6 +24,8 @@ def test_it_sends_anonymous_users_to_log_in(client, feed):
 
 def test_a_researcher_adds_cs_cl_daily_and_sees_it_in_their_list(client, alice):
     client.force_login(alice)
+    form = client.get("/feeds/new").content.decode()
+    assert 'name="query"' in form and 'value="folder"' not in form  # folders are for staff
     response = client.post("/feeds/new", {"name": "cs.CL daily", "kind": "arxiv", "query": "cs.CL cs.LG",
                                           "date_filter": "from_publication_date", "interval_hours": "24",
                                           "since": "2026-11-30", "enabled": "on"})
@@ -82,6 +84,7 @@ def test_harvest_now_queues_one_harvest_and_the_page_follows_it(client, alice, f
 def test_a_change_of_query_drops_the_unfinished_sweep_and_delete_keeps_the_papers(client, alice, feed):
     Feed.objects.filter(pk=feed.pk).update(cursor={"since": "2026-11-30", "started": "2026-12-01", "token": "t"})
     client.force_login(alice)
+    assert 'value="cs.CL"' in client.get(f"/feeds/{feed.pk}/edit").content.decode()
     response = client.post(f"/feeds/{feed.pk}/edit", {"name": "cs.AI daily", "kind": "arxiv", "query": "cs.AI",
                                                      "date_filter": "from_publication_date", "interval_hours": "6",
                                                      "since": "2026-11-30", "enabled": "on"})

@@ -8,7 +8,8 @@ The records are the first N of ml_papers.jsonl.gz (the shared data folder; read,
 given arXiv-style ids 2612.NNNNN and served as arXiv OAI-PMH pages (`--page-size` records each)
 and as OpenAlex pages of 200 works. Everything runs in this process on a fresh SQLite database in
 a temporary DATA_DIR (never DATABASE_URL's: each row empties the corpus), one row after the other.
-Rows with indexing segment and embed the papers (the real encoder) and publish the FAISS indexes.
+Rows with indexing segment and embed the papers (the real encoder, loaded before those rows) and
+publish the FAISS indexes.
 """
 from __future__ import annotations
 
@@ -97,6 +98,14 @@ def index_all() -> None:
     indexing.index_publish()
 
 
+def encoder_warm() -> None:
+    """Load the encoder before the rows with indexing, so that neither pays for it."""
+    from webapp.papers import indexing
+    from webapp.papers.models import Paper
+
+    indexing.papers_embed([Paper(title="Warming up", abstract="We load the encoder. It embeds one sentence.")])
+
+
 def file_import(records: list[dict], folder: Path) -> int:
     from webapp.imports.services import import_job_create, import_job_run
 
@@ -168,6 +177,8 @@ def main() -> None:
         for size, index in ((args.papers, False), (args.index_papers, True)):
             if not size:
                 continue
+            if index:
+                encoder_warm()
             serve(replay, records[:size], args.page_size)
             suffix = " + indexing" if index else ""
             timed(f"plain file import (arXiv JSONL){suffix}", lambda: file_import(records[:size], work), index, results)
