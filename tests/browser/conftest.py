@@ -34,7 +34,10 @@ def web(chromium, live_server, settings, tmp_path):
     """A fresh browser context (its own cookies) on the live server."""
     settings.UPLOAD_DIR = tmp_path / "uploads"
     settings.RATE_LIMITS = {scope: (10_000, 60) for scope in settings.RATE_LIMITS}
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
+    # Playwright's wait_for_function evaluates its predicate with eval, which the site's
+    # Content-Security-Policy refuses; test_content_security_policy.py drives pages under it.
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900},
+                                   bypass_csp=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.errors = []
