@@ -52,7 +52,7 @@ def test_the_gap_map_ranks_the_left_out_combination_first(mapped):
     assert "folding" in top["problem_label"] or "protein" in top["problem_label"]
     assert "diffusion" in top["method_label"] or "denoising" in top["method_label"]
     assert top["observed"] == 0 and len(top["nearest"]) == 5
-    assert sum(c["count"] for c in gaps["cells"]) == len(mapped[0])
+    assert sum(map(sum, gaps["counts"])) == len(mapped[0]) and len(gaps["history"][0][0]) == len(gaps["periods"])
 
 
 def test_a_cluster_lists_its_papers_nearest_its_centre(mapped):
@@ -109,7 +109,7 @@ def test_publishing_an_index_version_queues_its_map(db, _no_broker, django_captu
 def test_nothing_is_queued_before_a_first_publish(db):
     assert services.fieldmap_request() is None
     assert selectors.fieldmap_loaded() is None
-    assert selectors.gap_map(level=1)["cells"] == [] and selectors.map_clusters(space="paper")["clusters"] == []
+    assert selectors.gap_map(level=1)["counts"] == [] and selectors.map_clusters(space="paper")["clusters"] == []
 
 
 def test_the_stored_arrays_give_each_paper_one_cluster_per_level(mapped):

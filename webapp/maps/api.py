@@ -54,14 +54,6 @@ class FamilyOut(Schema):
     size: int
 
 
-class CellOut(Schema):
-    problem: str
-    method: str
-    count: int = Field(description="papers in both families")
-    expected: float = Field(description="papers expected from the methods of related problem families")
-    history: list[int] = Field(description="papers per period (see periods)")
-
-
 class GapOut(Schema):
     problem: str
     method: str
@@ -78,7 +70,10 @@ class GapsOut(MapState):
     problem: list[FamilyOut]
     method: list[FamilyOut]
     periods: list[str]
-    cells: list[CellOut] = Field(description="cells with papers or an expectation (the others are empty)")
+    counts: list[list[int]] = Field(description="papers in both families: one row per problem family, one "
+                                              "column per method family")
+    expected: list[list[float]] = Field(description="papers expected from the methods of related problem families")
+    history: list[list[list[int]]] = Field(description="papers per period (see periods), per cell")
     under_explored: list[GapOut] = Field(description="best first")
 
 

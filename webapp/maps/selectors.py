@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,7 @@ class Loaded:
     build_s: float | None
     data: dict
     arrays: dict[str, np.ndarray]
+    matrices: dict[int, dict] = field(default_factory=dict)  # gap map level -> dense matrices
 
     def clusters(self, space: str, level: int | None = None) -> list[dict]:
         found = self.data["spaces"].get(space, {}).get("clusters", [])
@@ -119,21 +120,38 @@ def _gap_level(loaded: Loaded, level: int) -> dict | None:
 
 
 def gap_map(*, level: int) -> dict:
-    """The problem x method matrix of one level, with the ranked under-explored cells."""
+    """The problem x method matrix of one level (rows: problem families), its expectation and
+    per-period history, with the ranked under-explored cells."""
     loaded = fieldmap_loaded()
     gaps = _gap_level(loaded, level) if loaded else None
     out = {**fieldmap_state(), "level": level, "levels": loaded.levels if loaded else 0}
     if not gaps:
-        return {**out, "problem": [], "method": [], "periods": [], "cells": [], "under_explored": []}
+        return {**out, "problem": [], "method": [], "periods": [], "counts": [], "expected": [], "history": [],
+                "under_explored": []}
     problems = {c["id"]: c for c in loaded.clusters("problem", level)}
     methods = {c["id"]: c for c in loaded.clusters("method", level)}
     brief = lambda c: {"id": c["id"], "label": label_text(c), "size": c["size"]}  # noqa: E731
     return {**out, "problem": [brief(problems[i]) for i in gaps["problem"]],
             "method": [brief(methods[i]) for i in gaps["method"]], "periods": gaps["periods"],
-            "cells": [{"problem": gaps["problem"][i], "method": gaps["method"][j], "count": n, "expected": e,
-                       "history": h} for i, j, n, e, h in gaps["cells"]],
+            **_matrices(loaded, level),
             "under_explored": [{**g, "problem_label": label_text(problems[g["problem"]]),
                                 "method_label": label_text(methods[g["method"]])} for g in gaps["under_explored"]]}
+
+
+def _matrices(loaded: Loaded, level: int) -> dict:
+    """Dense counts, expectations and histories from the stored cells (the non-empty ones),
+    once per loaded map and level."""
+    if level in loaded.matrices:
+        return loaded.matrices[level]
+    gaps = _gap_level(loaded, level)
+    shape = (len(gaps["problem"]), len(gaps["method"]))
+    counts, expected = np.zeros(shape, np.int64), np.zeros(shape)
+    history = np.zeros(shape + (len(gaps["periods"]),), np.int64)
+    for i, j, n, e, h in gaps["cells"]:
+        counts[i, j], expected[i, j], history[i, j] = n, e, h
+    loaded.matrices[level] = {"counts": counts.tolist(), "expected": expected.round(1).tolist(),
+                              "history": history.tolist()}
+    return loaded.matrices[level]
 
 
 def heat_step(count: int, most: int) -> int:

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
@@ -43,23 +44,43 @@ def _links(problem_text: str, method_text: str) -> dict:
             "report": reverse("report-new") + "?" + urlencode({"problem": problem_text, "method": method_text})}
 
 
+def _heat_cells(counts: list[int], row: int, most: int, gap_rank: dict, idea_cell: tuple | None) -> str:
+    """One row's cells as HTML. Built here, not in a template loop: a level-2 map has ~9,000
+    cells and the loop took seconds. Only integers and fixed class names go in, never paper text
+    (the labels are in the template's header cells, escaped there). Darkness is relative to the
+    map's fullest cell, `most`."""
+    cells = []
+    for col, n in enumerate(counts):
+        classes = f"h{selectors.heat_step(n, most)}"
+        rank = gap_rank.get((row, col))
+        extra = ""
+        if rank:
+            classes += " gap"
+            extra = f' data-gap="{rank}" aria-label="{n} papers, under-explored #{rank}"'
+        text = str(n)
+        if idea_cell == (row, col):
+            classes += " idea"
+            extra += ' aria-label="your idea"' if not rank else ""
+            text = "◆"
+        focus = ' tabindex="0"' if row == col == 0 else ""
+        cells.append(f'<td class="{classes}"{focus}{extra}>{text}</td>')
+    return mark_safe("".join(cells))
+
+
 def _heat_rows(gaps: dict, idea_cell: tuple[str, str] | None) -> list[dict]:
-    cells = {(c["problem"], c["method"]): c for c in gaps["cells"]}
-    marked = {(g["problem"], g["method"]): rank for rank, g in enumerate(gaps["under_explored"], start=1)}
-    most = max((c["count"] for c in gaps["cells"]), default=0)
-    rows = []
-    for p in gaps["problem"]:
-        row = []
-        for m in gaps["method"]:
-            cell = cells.get((p["id"], m["id"]), {"count": 0, "expected": 0.0, "history": []})
-            row.append({"problem": p["id"], "method": m["id"], "count": cell["count"], "expected": cell["expected"],
-                        "history": cell["history"], "step": selectors.heat_step(cell["count"], most),
-                        "gap": marked.get((p["id"], m["id"])), "idea": idea_cell == (p["id"], m["id"])})
-        rows.append({"cluster": p, "cells": row})
-    return rows
+    """Rows of the heat map; the darkness of a cell is relative to the fullest cell of the map."""
+    problem_index = {p["id"]: i for i, p in enumerate(gaps["problem"])}
+    method_index = {m["id"]: j for j, m in enumerate(gaps["method"])}
+    gap_rank = {(problem_index[g["problem"]], method_index[g["method"]]): rank
+                for rank, g in enumerate(gaps["under_explored"], start=1)}
+    idea = (problem_index.get(idea_cell[0]), method_index.get(idea_cell[1])) if idea_cell else None
+    most = max((max(r) for r in gaps["counts"] if r), default=0)
+    return [{"cluster": p, "cells": _heat_cells(gaps["counts"][i], i, most, gap_rank, idea)}
+            for i, p in enumerate(gaps["problem"])]
 
 
 @require_GET
+@gzip_page
 @server_timing
 def gaps_page(request):
     report, place = _report_idea(request)
@@ -79,7 +100,7 @@ def gaps_page(request):
     under = [{**g, "rank": rank, "papers": [nearest[i] for i in g["nearest"] if i in nearest],
               **_links(problems[g["problem"]], methods[g["method"]])}
              for rank, g in enumerate(gaps["under_explored"], start=1)]
-    return render(request, "maps/gaps.html", {
+    return render(request, "maps/gaps.html", {"cell_data": {k: gaps[k] for k in ("counts", "expected", "history")},
         "state": state, "gaps": gaps, "level": level, "levels": range(1, gaps["levels"] + 1),
         "rows": _heat_rows(gaps, idea_cell), "under": under, "report": report, "idea_cell": idea_cell,
         "periods": gaps["periods"]})

@@ -7,6 +7,7 @@
   if (!table || !panel) return;
   const periods = table.dataset.periods ? table.dataset.periods.split("|") : [];
   const heads = table.tHead.rows[0].cells;  // heads[0] is the corner
+  const data = JSON.parse(document.getElementById("heat-data").textContent);  // {counts, expected, history}: [row][column]
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -28,10 +29,11 @@
     const title = el("p");
     title.append(el("strong", problem.textContent.trim()), " × ", el("strong", method.textContent.trim()));
     panel.append(title);
-    const count = Number(cell.dataset.count), expected = Number(cell.dataset.expected);
+    const r = row.sectionRowIndex, c = cell.cellIndex - 1;
+    const count = data.counts[r][c], expected = data.expected[r][c];
     panel.append(el("p", `${count} paper${count === 1 ? "" : "s"}` +
       (expected ? `; ${expected} expected from the methods of related problems` : ""), "small"));
-    const history = cell.dataset.history ? cell.dataset.history.split(",").map(Number) : [];
+    const history = data.history[r][c];
     if (history.length === periods.length && history.length) {
       const list = el("ul", undefined, "history small");
       history.forEach((n, i) => list.append(el("li", `${periods[i]}: ${n}`)));
