@@ -96,4 +96,6 @@ def test_it_rate_limits_imports(client, alice, settings):
     client.force_login(alice)
     body = b"A title\nAn abstract.\n"
     assert client.post("/imports/new", upload("a.txt", body)).status_code == 302
-    assert client.post("/imports/new", upload("b.txt", body)).status_code == 429
+    refused = client.post("/imports/new", upload("b.txt", body))
+    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    assert "too many import requests" in refused.text and 'role="alert"' in refused.text  # the form, not JSON

@@ -11,7 +11,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from webapp import writes
 from webapp.accounts.auth import AUTH
-from webapp.http import ERRORS, WRITE_ERRORS, Message, ValidationOut, client_key, over_limit
+from webapp.http import ERRORS, WRITE_ERRORS, Message, ValidationOut, rate_check
 from webapp.imports import selectors, services
 from webapp.imports.models import ImportJob
 
@@ -58,8 +58,7 @@ def import_create(request, response: HttpResponse, file: File[UploadedFile], for
                                                 max_length=200)):
     """Upload a corpus file; the import (and then indexing) runs in the background. A retry with
     the same Idempotency-Key (same file name, size and format) returns the first job."""
-    if over_limit("import", client_key(request)):
-        raise HttpError(429, "too many import requests; try again later")
+    rate_check("import", request)
     if file.size == 0:
         raise HttpError(400, "the file is empty")
     asked = {"name": file.name, "size": file.size, "format": format}

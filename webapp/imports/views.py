@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp import writes
-from webapp.http import Refused, client_key, over_limit, refused_render, too_many
+from webapp.http import Refused, rate_check, refused_render
 from webapp.imports import forms, selectors, services
 from webapp.imports.models import ImportJob
 
@@ -21,15 +21,14 @@ def import_list(request):
 def import_new(request):
     form = forms.UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        if over_limit("import", client_key(request)):
-            return too_many("import")
         data = form.cleaned_data
         try:
+            rate_check("import", request)
             job, _ = writes.job_write(ImportJob, user=request.user, key="", asked=None, create=lambda: (
                 services.upload_import(upload=data["file"], fmt=data["format"], owner=request.user)))
         except services.ImportRejected as exc:
             form.add_error("file", str(exc))
-        except Refused as exc:  # the job queue unreachable: the upload is not kept
+        except Refused as exc:  # over the rate limit, or the job queue unreachable: the upload is not kept
             form.add_error(None, str(exc))
             return refused_render(request, "imports/new.html", {"form": form}, exc)
         else:
