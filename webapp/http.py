@@ -7,7 +7,9 @@ lets a client send up to twice the limit across a window edge; for guarding expe
 against a runaway script that is good enough, and it costs one round trip.
 
 When Redis cannot be reached the limiter fails open: searching matters more than counting, and
-the database-backed job quotas (webapp.writes) still hold. It says so once per outage."""
+the database-backed job quotas (webapp.writes) still hold. It says so once per outage, and asks
+Redis again only every RETRY_REDIS_S, so that a Redis that hangs instead of refusing costs one
+request its connect timeout, not every request."""
 from __future__ import annotations
 
 import functools
@@ -23,7 +25,8 @@ from ninja import Field, Schema
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
-_limiter_down = False  # True from the first failed call until one succeeds again (one log line per outage)
+RETRY_REDIS_S = 5.0
+_limiter_down_since: float | None = None  # monotonic time of the outage's last failed call
 
 
 def limit_of(scope: str) -> tuple[int, int]:
@@ -44,20 +47,22 @@ def client_key(request: HttpRequest) -> str:
 
 def over_limit(scope: str, key: str) -> bool:
     """Count one request; True when this one exceeds the scope's limit (never when Redis is down)."""
-    global _limiter_down
+    global _limiter_down_since
     limit, window = limit_of(scope)
     if limit <= 0:
+        return False
+    if _limiter_down_since is not None and time.monotonic() - _limiter_down_since < RETRY_REDIS_S:
         return False
     try:
         over = _count(f"rl:{scope}:{key}:{int(time.time() // window)}", window) > limit
     except RedisError as exc:
-        if not _limiter_down:
+        if _limiter_down_since is None:
             log.warning("rate limits are off while Redis is unreachable (%s): requests are not counted", exc)
-        _limiter_down = True
+        _limiter_down_since = time.monotonic()
         return False
-    if _limiter_down:
+    if _limiter_down_since is not None:
         log.warning("Redis is reachable again: rate limits are back on")
-        _limiter_down = False
+        _limiter_down_since = None
     return over
 
 

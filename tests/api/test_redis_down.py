@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 
+from webapp import http
 from webapp.accounts.services import token_create
 from webapp.celery_app import app as celery_app
 from webapp.ideas.models import IdeaRun
@@ -23,8 +24,9 @@ def closed_url() -> str:
 
 
 @pytest.fixture
-def cache_down(settings, closed_url):
+def cache_down(settings, closed_url, monkeypatch):
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": closed_url}}
+    monkeypatch.setattr(http, "_limiter_down_since", None)  # this test's outage starts now
 
 
 @pytest.fixture
@@ -40,7 +42,8 @@ def broker_down(closed_url):
     point(before)
 
 
-def test_search_works_when_redis_is_down_and_the_log_says_so_once(client, corpus, cache_down, caplog):
+def test_search_works_when_redis_is_down_and_the_log_says_so_once(client, corpus, cache_down, caplog, monkeypatch):
+    monkeypatch.setattr(http, "RETRY_REDIS_S", 0.0)  # ask Redis on every request: still said once
     with caplog.at_level(logging.WARNING, logger="webapp.http"):
         api = client.get("/api/search", {"q": "message passing graph network"})
         page = client.get("/", {"q": "message passing graph network"})
@@ -48,6 +51,21 @@ def test_search_works_when_redis_is_down_and_the_log_says_so_once(client, corpus
     assert api.status_code == 200 and api.json()["items"]
     assert page.status_code == 200 and "Message passing for traffic forecasting" in page.content.decode()
     assert sum("rate limits are off" in r.message for r in caplog.records) == 1
+
+
+def test_the_limiter_asks_a_down_redis_again_only_after_a_pause_and_says_when_it_is_back(
+        client, corpus, cache_down, settings, caplog, monkeypatch):
+    calls = []
+    real = http._count
+    monkeypatch.setattr(http, "_count", lambda *a: calls.append(a) or real(*a))
+    for _ in range(3):
+        assert client.get("/api/search", {"q": "graph"}).status_code == 200
+    assert len(calls) == 1  # the 2nd and 3rd within RETRY_REDIS_S did not wait on Redis
+    monkeypatch.setattr(http, "RETRY_REDIS_S", 0.0)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": settings.REDIS_URL_FOR_CACHE}}
+    with caplog.at_level(logging.WARNING, logger="webapp.http"):
+        assert client.get("/api/search", {"q": "graph"}).status_code == 200
+    assert any("back on" in r.message for r in caplog.records) and http._limiter_down_since is None
 
 
 @pytest.mark.django_db(transaction=True)
