@@ -165,3 +165,15 @@ def test_the_token_page_sets_scope_and_expiry(client, alice):
     assert token.scope == "read" and timedelta(days=6) < token.expires_at - timezone.now() <= timedelta(days=7)
     listing = client.get("/accounts/tokens/").content.decode()
     assert "Read only" in listing and f"{token.expires_at:%Y-%m-%d}" in listing
+
+
+@pytest.mark.parametrize("name, value, message", [("QUOTA_REPORTS_PER_HOUR", "lots", "is not an integer"),
+                                                   ("LLM_QUEUE_MAX", "-1", "must be at least 0"),
+                                                   ("RATE_LIMIT_SPLITS_PER_MIN", "x", "is not an integer")])
+def test_a_wrong_quota_setting_stops_start_up_naming_it(tmp_path, name, value, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), name: value})
+    assert result.returncode != 0 and f"{name}=" in result.stderr and message in result.stderr
