@@ -177,3 +177,29 @@ def test_a_wrong_quota_setting_stops_start_up_naming_it(tmp_path, name, value, m
     result = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), name: value})
     assert result.returncode != 0 and f"{name}=" in result.stderr and message in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_racing_with_one_key_create_one_job(alice, sent):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    auth = {**bearer(alice), "HTTP_IDEMPOTENCY_KEY": "race"}
+    start, answers = threading.Barrier(4), []
+
+    def post():
+        start.wait()
+        try:
+            answers.append(post_report(Client(), auth))
+        finally:
+            connection.close()
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert {a.status_code for a in answers} <= {201, 409} and len(answers) == 4
+    assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 1
+    assert NoveltyReport.objects.count() == 1 and len(sent) == 1
