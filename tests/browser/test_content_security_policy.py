@@ -67,7 +67,8 @@ def test_the_pages_work_in_chromium_with_no_policy_violation(chromium, corpus, l
     pages = ["/?q=message+passing+graph+network", f"/papers/{corpus[0].pk}/", "/map/", "/reports/new",
              f"/reports/{done.pk}/", f"/reports/{queued.pk}/", f"/ideas/{run.pk}/",
              "/inspire/?problem=Traffic+forecasting", "/imports/new", "/accounts/tokens/", "/map/gaps/", "/library/",
-             "/digest/", "/feeds/", "/api/docs", "/admin/"]
+             "/digest/", "/feeds/", "/api/docs", "/admin/", "/admin/reports/noveltyreport/",
+             f"/admin/reports/noveltyreport/{done.pk}/change/", "/admin/accounts/apitoken/add/"]
     for url in pages:
         response = web.goto(url)
         assert response.status == 200, url
