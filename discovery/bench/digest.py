@@ -23,6 +23,8 @@ import numpy as np
 from discovery import ASPECTS, SPACES, digest
 from discovery.index import IndexSet
 
+CHUNK = 100  # readers whose classifiers are fitted in one matrix product
+
 
 def synthetic_index(n: int, seed: int = 0, topics: int = 400) -> IndexSet:
     """N papers around `topics` centres; each aspect a noisy view of the paper's topic."""
@@ -105,13 +107,22 @@ def main(argv=None) -> None:
     ap.add_argument("--new", type=int, default=2000)
     ap.add_argument("--baseline-users", type=int, default=100, help="readers the naive baseline is timed on")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blas-threads", type=int, default=1, help="as webapp.library.digests runs it")
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        run(args)
+
+
+def run(args) -> None:
     from discovery import transitions
 
     idx = IndexSet.open(args.index) if args.index else synthetic_index(args.synthetic, args.seed)
     new_ids = np.sort(idx.ids)[-args.new:]
     print(f"index: {len(idx)} papers ({args.index or 'synthetic'}), window {len(new_ids)} new papers, "
           f"{args.users} readers x {args.library} papers (2 collections + 1 idea), cores {os.cpu_count()}, "
+          f"BLAS threads {args.blas_threads}, "
           f"load {os.getloadavg()[0]:.1f}")
     cfg = digest.DigestConfig()
     gate = digest.Gate.from_calibration(calibration_nn(idx), cfg)
@@ -124,8 +135,12 @@ def main(argv=None) -> None:
     neg_vectors = {s: idx.reconstruct(s, neg_ids) for s in SPACES}
     negatives = digest.Negatives.fit(neg_vectors, cfg)
     t_shared = time.perf_counter() - t0
-    product = [digest.rank(new, collections=cols, ideas=ideas, negatives=negatives, gate=gate, transition=transition,
-                           cfg=cfg) for cols, ideas in readers]
+    product = []
+    for start in range(0, len(readers), CHUNK):  # as webapp.library.digests does
+        chunk = readers[start:start + CHUNK]
+        weights = digest.collection_weights([c for cols, _ in chunk for c in cols], negatives, cfg)
+        product += [digest.rank(new, collections=cols, ideas=ideas, negatives=negatives, gate=gate,
+                                transition=transition, weights=weights, cfg=cfg) for cols, ideas in chunk]
     t_product, c_product = time.perf_counter() - t0, time.process_time() - c0
 
     subset = readers[:args.baseline_users]
