@@ -181,8 +181,8 @@ def _collection_list(c: Collection, aspect: str, new: NewPapers, allowed: np.nda
     return sorted(picks, key=lambda p: -p.score)
 
 
-def _idea_lists(idea: IdeaSource, new: NewPapers, allowed: np.ndarray, gate: Gate, transition,
-                lexical: np.ndarray | None) -> dict[str, list[Pick]]:
+def _idea_lists(idea: IdeaSource, new: NewPapers, allowed: np.ndarray, gate: Gate,
+                transition) -> dict[str, list[Pick]]:
     """A new method for the idea's problem: papers whose problem is the idea's, or whose method
     is where the transition maps it, ranked by the inspiration relevance over the window's papers.
     Findings: papers whose findings are close to the idea's expected ones."""
@@ -192,8 +192,8 @@ def _idea_lists(idea: IdeaSource, new: NewPapers, allowed: np.ndarray, gate: Gat
         return {}
     every = len(rows) == len(new.ids)  # the usual case: no copy of the window's vectors
     vec = {s: new.vectors[s] if every else new.vectors[s][rows] for s in ("paper", "problem", "method", "findings")}
-    lex = np.zeros(len(rows)) if lexical is None else lexical[rows]
-    sig = signals(q, vec, lex, transition)
+    # BM25 is left out (zeros z-score to 0): the window's papers have no lexical index of their own
+    sig = signals(q, vec, np.zeros(len(rows)), transition)
     rel = relevance(sig, InspirationConfig())
     method_ok = (sig["problem"] >= gate.floor("problem")) | (sig["transition"] >= gate.floor("method"))
     out = {"method": sorted((Pick(int(new.ids[r]), "idea", idea.key, idea.name, "method", float(rel[i]),
@@ -228,17 +228,16 @@ def merge(lists: list[list[Pick]], k: int) -> list[Pick]:
 
 
 def rank(new: NewPapers, *, collections: list[Collection], ideas: list[IdeaSource], negatives: Negatives,
-         gate: Gate, transition, allowed: np.ndarray | None = None, lexical: dict | None = None,
-         weights: dict | None = None, cfg: DigestConfig | None = None) -> list[Pick]:
+         gate: Gate, transition, allowed: np.ndarray | None = None, weights: dict | None = None,
+         cfg: DigestConfig | None = None) -> list[Pick]:
     """One reader's digest: ideas' lists first (the most specific), then each collection's per
-    aspect. `allowed` masks the papers of this reader's window; `lexical` maps an idea's key to
-    BM25 scores of its problem over the new papers (optional, inspiration's lexical signal);
-    `weights` are the collections' classifiers from collection_weights (else fitted here)."""
+    aspect. `allowed` masks the papers of this reader's window; `weights` are the collections'
+    classifiers from collection_weights (else fitted here)."""
     cfg = cfg or DigestConfig()
     allowed = np.ones(len(new.ids), bool) if allowed is None else allowed
     lists: list[list[Pick]] = []
     for idea in ideas:
-        found = _idea_lists(idea, new, allowed, gate, transition, (lexical or {}).get(idea.key))
+        found = _idea_lists(idea, new, allowed, gate, transition)
         lists += [found[a] for a in IDEA_ASPECTS if a in found]
     for aspect in ASPECTS:
         lists += [_collection_list(c, aspect, new, allowed, negatives, gate, cfg, (weights or {}).get((c.key, aspect)))

@@ -91,7 +91,7 @@ def naive_collection_list(c, aspect, new, neg_vectors, gate, cfg):
 def naive_rank(new, cols, ideas, neg_vectors, gate, transition, cfg):
     lists = []
     for idea in ideas:
-        found = digest._idea_lists(idea, new, np.ones(len(new.ids), bool), gate, transition, None)
+        found = digest._idea_lists(idea, new, np.ones(len(new.ids), bool), gate, transition)
         lists += [found[a] for a in digest.IDEA_ASPECTS if a in found]
     for aspect in ASPECTS:
         lists += [naive_collection_list(c, aspect, new, neg_vectors, gate, cfg) for c in cols]
