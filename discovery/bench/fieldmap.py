@@ -1,4 +1,5 @@
 """Map-of-the-field benchmark: python -m discovery.bench.fieldmap --index var/bench49k/index [--threads 2]
+                               python -m discovery.bench.fieldmap --url http://127.0.0.1:8000 [--requests 30]
 
 Prints, in one run: the build time of the four hierarchies (whole paper, problem, method,
 findings) and of the gap map (discovery.fieldmap.build, reading excluded), beside a baseline, one
@@ -9,6 +10,9 @@ Label quality: for `--clusters` (30) random clusters of each space and level, th
 cluster's papers whose title or abstract contains one of its label's terms, against the share of
 the same papers containing a term of another random cluster's label (same space and level). A
 label that describes its own cluster scores far above the others'.
+
+With `--url`: the latency of the field map's pages and API on a running site (client wall time,
+p50 / p99 of `--requests` sequential requests after a first one), beside today's map points.
 
 Input: an index folder, a site's INDEX_DIR (texts from the site's SQLite database beside it,
 `--db`, default INDEX_DIR/../db.sqlite3) or a standalone one (`python -m discovery index build`:
@@ -122,9 +126,34 @@ def print_gaps(built: fieldmap.FieldMap, titles: dict[int, str], top: int) -> No
                 print(f"     - {titles.get(int(pid), pid)}")
 
 
+URLS = ["/map/points/method.json", "/map/?space=method", "/api/map?space=method&level=1",
+        "/api/map?space=method&level=2", "/api/gaps?level=1", "/api/gaps?level=2", "/map/gaps/?level=1",
+        "/map/gaps/?level=2", "/map/clusters/method.json", "/map/clusters/method/3.json",
+        "/map/clusters/method/3.2.json"]
+
+
+def latency(base: str, requests: int) -> None:
+    import urllib.request
+
+    print(f"load average {os.getloadavg()[0]:.2f}; {requests} requests per URL after a first one")
+    for path in URLS:
+        times = []
+        for _ in range(requests + 1):
+            start = time.perf_counter()
+            with urllib.request.urlopen(urllib.request.Request(base + path, headers={"Accept-Encoding": "gzip"})) as r:
+                size = len(r.read())
+            times.append((time.perf_counter() - start) * 1000)
+        first, rest = times[0], sorted(times[1:])
+        print(f"{path:34s} first {first:7.1f}  p50 {rest[len(rest) // 2]:7.1f}  p99 {rest[int(0.99 * (len(rest) - 1))]:7.1f} ms"
+              f"  {size / 1000:7.1f} kB")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--index", type=Path, required=True)
+    ap.add_argument("--index", type=Path)
+    ap.add_argument("--url", help="a running site: measure page and API latency instead")
+    ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--db", type=Path, help="the site's SQLite database (default: beside the index folder)")
     ap.add_argument("--stored", action="store_true", help="the vectors stored so far in --db, not the index")
     ap.add_argument("--threads", type=int, default=2)
@@ -132,6 +161,10 @@ def main(argv=None) -> None:
     ap.add_argument("--top", type=int, default=5, help="under-explored cells printed per level")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.url:
+        return latency(args.url.rstrip("/"), args.requests)
+    if not args.index:
+        ap.error("--index or --url is required")
 
     import faiss
     from threadpoolctl import threadpool_limits
