@@ -96,7 +96,7 @@ def test_every_job_type_has_a_capped_number_of_attempts_and_a_task():
     from webapp.jobs.lifecycle import job_models
 
     models = {m._meta.label: m for m in job_models()}
-    assert set(models) == {"imports.ImportJob", "reports.NoveltyReport", "ideas.IdeaRun", "feeds.Harvest"}
+    assert set(models) == {"imports.ImportJob", "reports.NoveltyReport", "ideas.IdeaRun", "feeds.Harvest", "maps.FieldMap"}
     for model in models.values():
         assert isinstance(model.max_attempts, int) and 0 < model.max_attempts <= 10, model
         assert model.task_name and model.progress_url_name, model
