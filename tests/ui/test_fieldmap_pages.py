@@ -126,3 +126,14 @@ def test_paper_text_in_labels_is_escaped(client, db):
     html = client.get("/map/gaps/").text
     assert evil not in html and "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
     selectors._load.cache_clear()
+
+
+def test_while_the_first_map_is_built_the_page_shows_its_stage(client, db):
+    selectors._load.cache_clear()
+    job = FieldMap.objects.create(index_version=3, status=JobStatus.RUNNING, stage="clustering")
+    html = client.get("/map/gaps/").text
+    assert "being built" in html and "Clustering and labelling" in html and f"/map/builds/{job.pk}/progress" in html
+    assert client.get("/map/clusters/method.json").json()["building"] is True
+    FieldMap.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    assert client.get(f"/map/builds/{job.pk}/progress")["HX-Refresh"] == "true"
+    assert client.get("/map/builds/999/progress").status_code == 404

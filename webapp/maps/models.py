@@ -26,6 +26,7 @@ class FieldMap(Job):
 
     task_name = "maps.fieldmap_run"
     noun = "field map"
+    progress_url_name, progress_id = "fieldmap-progress", "fieldmap"
     max_attempts = 2  # a build that killed its worker twice (memory) will do so again
 
     class Meta:

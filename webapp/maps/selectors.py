@@ -52,12 +52,17 @@ def fieldmap_loaded() -> Loaded | None:
     return _load(pk) if pk else None
 
 
+def fieldmap_building() -> FieldMap | None:
+    """The map being built (queued or running), if any."""
+    return FieldMap.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).defer("data", "arrays").first()
+
+
 def fieldmap_state() -> dict:
     """What the pages say about the map: its version, and whether the published one is newer."""
     loaded = fieldmap_loaded()
     published = IndexState.current().version or None
-    building = FieldMap.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).exists()
-    return {"version": loaded.version if loaded else None, "published": published, "building": building,
+    building = fieldmap_building()
+    return {"version": loaded.version if loaded else None, "published": published, "building": building is not None,
             "stale": bool(loaded and published and loaded.version != published), "build_s": loaded.build_s if loaded else None}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from discovery import novelty
 from webapp.http import server_timing
 from webapp.maps import selectors
+from webapp.maps.models import FieldMap
 from webapp.reports import selectors as report_selectors
 
 
@@ -103,7 +104,7 @@ def gaps_page(request):
     return render(request, "maps/gaps.html", {"cell_data": {k: gaps[k] for k in ("counts", "expected", "history")},
         "state": state, "gaps": gaps, "level": level, "levels": range(1, gaps["levels"] + 1),
         "rows": _heat_rows(gaps, idea_cell), "under": under, "report": report, "idea_cell": idea_cell,
-        "periods": gaps["periods"]})
+        "periods": gaps["periods"], "building_job": selectors.fieldmap_building() if state["version"] is None else None})
 
 
 @require_GET
@@ -122,3 +123,14 @@ def cluster_json(request, space: str, cluster_id: str):
     if found is None:
         raise Http404("no such cluster")
     return JsonResponse(found)
+
+
+@require_GET
+def fieldmap_progress(request, job_id: int):
+    """The build's stage fragment the gap map polls while no map exists; once it is finished
+    the page reloads to show the map. The map of the field is public, like the corpus."""
+    job = get_object_or_404(FieldMap, pk=job_id)
+    response = render(request, "jobs/_progress.html", {"job": job})
+    if job.is_finished:
+        response["HX-Refresh"] = "true"
+    return response
