@@ -192,7 +192,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # job's heartbeat is written every JOB_HEARTBEAT_S by a thread (webapp.jobs.lifecycle), so a live
 # worker inside one long step never looks stale.
 JOB_STALE_AFTER_S = env_int("JOB_STALE_AFTER_S", 120, minimum=10)
-JOB_HEARTBEAT_S = env_int("JOB_HEARTBEAT_S", 15, minimum=1)
+JOB_HEARTBEAT_S = env_int("JOB_HEARTBEAT_S", 5, minimum=1)
 if JOB_HEARTBEAT_S * 3 > JOB_STALE_AFTER_S:
     raise ImproperlyConfigured(f"JOB_HEARTBEAT_S={JOB_HEARTBEAT_S} must be at most a third of "
                                f"JOB_STALE_AFTER_S={JOB_STALE_AFTER_S}, or live jobs would look stale")

@@ -4,7 +4,8 @@ name (webapp.jobs.lifecycle.task_send), so the names are the interface.
 acks_late + reject_on_worker_lost: a pool process killed mid-job gets the message redelivered at
 once; the compare-and-set claim on the job row makes a second delivery harmless. A delivery that
 finds the job held by a worker that still looks alive waits for it (`_wait_for_holder`): the
-dead process's liveness key expires within ALIVE_TTL_S, and the next try takes the job over. A
+dead process's liveness key expires and its heartbeat ages past lifecycle.dead_after_s(), and the
+next try takes the job over. A
 whole worker killed is recovered by the next worker to start (worker.celery) and by beat. A
 soft time limit raises inside the job, which marks it failed with the reason; the hard limit
 backs it."""
@@ -19,7 +20,6 @@ from webapp.imports.models import ImportJob
 from webapp.jobs import lifecycle
 from webapp.maps import services as maps
 from webapp.library import digests, watch
-from webapp.jobs.liveness import ALIVE_TTL_S
 from webapp.reports import services as reports
 from webapp.reports.models import NoveltyReport
 
@@ -34,7 +34,7 @@ def _wait_for_holder(task, model, job_id: int, ran) -> None:
     """`ran` is None when the job was not taken: if a live-looking worker holds it, try again
     once its liveness key would have expired (the holder may be a pool process just killed)."""
     if ran is None and task.request.retries < HOLDER_WAITS and lifecycle.job_held_alive(model, job_id):
-        raise task.retry(countdown=ALIVE_TTL_S + 2, max_retries=HOLDER_WAITS)
+        raise task.retry(countdown=lifecycle.dead_after_s() + 1, max_retries=HOLDER_WAITS)
 
 
 @shared_task(name="papers.import_run", bind=True, **_KEEP)

@@ -204,3 +204,13 @@ def test_the_job_checks_have_a_queue_of_their_own_that_every_worker_consumes():
 
     assert app.amqp.router.route({}, "jobs.requeue_stale")["queue"].name == "control"
     assert app.amqp.router.route({}, "papers.index_chunk")["queue"].name == "index"
+
+
+def test_a_live_holder_whose_key_redis_lost_is_not_taken_for_dead(jobs, sent):
+    """Redis restarted: every key is gone until the holders renew it, but their heartbeats are
+    recent; nobody takes their jobs over."""
+    job = jobs["import"]
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, claim="live-no-key", attempts=1,
+                                               heartbeat=timezone.now() - timezone.timedelta(seconds=5))
+    assert not lifecycle.job_claim(ImportJob, job.pk, "intruder")
+    assert lifecycle.jobs_recover()["imports.ImportJob"] == [] and sent == []

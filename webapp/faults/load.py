@@ -54,11 +54,17 @@ def run(ctx) -> tuple[bool, dict]:
         if not _wait_http(f"{base}/healthz", 60):
             return False, {"error": "the site did not start"}
         loadtest.run(loadtest.search_urls(base, 16, "api"), 1, 30)  # warm-up: model load, caches
+        # the baseline: the same clients on /healthz (the stack without a search), just before
+        baseline, baseline_s = loadtest.run([f"{base}/healthz"] * SEARCHES, CLIENTS, 60)
         owner, _ = get_user_model().objects.get_or_create(username="load")
         ids = []
         searches: dict = {}
-        thread = threading.Thread(target=lambda: searches.update(
-            zip(("samples", "seconds"), loadtest.run(loadtest.search_urls(base, SEARCHES, "api"), CLIENTS, 60)))))
+
+        def search():
+            searches["samples"], searches["seconds"] = loadtest.run(loadtest.search_urls(base, SEARCHES, "api"),
+                                                                    CLIENTS, 60)
+
+        thread = threading.Thread(target=search)
         started = time.monotonic()
         thread.start()
         for problem, method in IDEAS[:REPORTS]:
@@ -72,6 +78,7 @@ def run(ctx) -> tuple[bool, dict]:
         llm.stop()
     rows = list(NoveltyReport.objects.filter(pk__in=ids))
     figures = loadtest.summary(searches["samples"], searches["seconds"])
+    figures["baseline /healthz client ms p50 / p99"] = loadtest.summary(baseline, baseline_s)["client ms p50 / p99"]
     errors = sum(s.status != 200 for s in searches["samples"])
     done = sum(r.status == "done" for r in rows)
     figures.update({"index version": version, "reports done": f"{done} / {REPORTS}",

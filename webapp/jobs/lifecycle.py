@@ -78,16 +78,22 @@ def job_claim(model: type[Job], job_id: int, token: str) -> bool:
 
 
 def _dead_holder(model: type[Job], job_id: int) -> Q:
-    """Matches the job's current claim if its holder is dead. Only a heartbeat older than the
-    liveness TTL counts: a claim made this instant has its key already, and a Redis restart
-    (keys lost) is renewed within a third of the TTL."""
+    """Matches the job's current claim if its holder is dead: its liveness key is gone, and its
+    heartbeat missed a beat (dead_after_s), so that a Redis restart, which loses every key until
+    the holders renew them, does not make live holders look dead."""
     claim = model.objects.filter(pk=job_id, status=JobStatus.RUNNING, heartbeat__lt=_alive_before()).exclude(
         claim="").values_list("claim", flat=True).first()
     return Q(claim=claim) if claim and liveness.dead([claim]) else Q(pk__in=[])
 
 
+def dead_after_s() -> float:
+    """How long after its last heartbeat a holder without a liveness key counts as dead: one
+    database beat and one renewal missed, and never less than the key's TTL."""
+    return max(ALIVE_TTL_S, settings.JOB_HEARTBEAT_S + ALIVE_TTL_S / 3 + 2)
+
+
 def _alive_before():
-    return timezone.now() - timezone.timedelta(seconds=ALIVE_TTL_S)
+    return timezone.now() - timezone.timedelta(seconds=dead_after_s())
 
 
 def job_held_alive(model: type[Job], job_id: int) -> bool:
@@ -288,10 +294,12 @@ def _requeue_stale(model: type[Job]) -> list[int]:
 
 
 def jobs_recover_on_start(stop: threading.Event | None = None) -> None:
-    """A worker that starts recovers at once what dead workers left, and again after each
-    liveness TTL (a worker killed just before keeps its keys that long), for ALIVE_TTL_S * 3."""
+    """A worker that starts recovers at once what dead workers left, and again every third of
+    the liveness TTL for three TTLs (a worker killed just before keeps its keys up to a TTL, and
+    its job's heartbeat must be a TTL old): a job is back within seconds of its holder's death
+    being known."""
     stop = stop or threading.Event()
-    for _ in range(4):
+    for _ in range(10):
         try:
             recovered = {label: ids for label, ids in jobs_recover().items() if ids}
             if recovered:
@@ -300,5 +308,5 @@ def jobs_recover_on_start(stop: threading.Event | None = None) -> None:
             log.warning("job recovery on worker start failed", exc_info=True)
         finally:
             connection.close()
-        if stop.wait(ALIVE_TTL_S + 1):
+        if stop.wait(ALIVE_TTL_S / 3):
             return
