@@ -72,7 +72,8 @@ def test_a_window_mask_keeps_papers_of_other_windows_out():
     new = digest.NewPapers(np.arange(4), {s: vecs for s in SPACES})
     cfg = digest.DigestConfig()
     saved = near(c["graphs"], 2, rng)
-    picks = digest.rank(new, collections=[digest.Collection(1, "G", np.asarray([99, 98]), {a: saved for a in SPACES[1:]})],
+    collection = digest.Collection(1, "G", np.asarray([99, 98]), {a: saved for a in SPACES[1:]})
+    picks = digest.rank(new, collections=[collection],
                         ideas=[], negatives=digest.Negatives.fit({s: background for s in SPACES}, cfg),
                         gate=digest.Gate({s: 0.5 for s in SPACES}), transition=Transition(dim=D),
                         allowed=np.asarray([True, False, True, False]))

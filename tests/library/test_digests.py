@@ -100,7 +100,8 @@ def test_dry_run_shows_the_picks_and_stores_and_mails_nothing(libraries, capsys)
 
 
 def test_an_idea_gets_new_methods_for_its_problem(corpus, alice):
-    SavedIdea.objects.create(owner=alice, title="Faster molecules", problem="Predicting molecular properties is expensive",
+    SavedIdea.objects.create(owner=alice, title="Faster molecules",
+                             problem="Predicting molecular properties is expensive",
                              method="")
     digests.digests_send()
     reasons = picked(alice)

@@ -121,7 +121,8 @@ def test_it_saves_a_search_and_links_back_to_it(client, corpus, alice):
     assert "q=graph+%3Cb%3E&amp;aspect=method" in page and "graph <b>" not in page
 
 
-def test_it_saves_an_idea_from_a_novelty_report_and_links_them(client, corpus, alice, django_capture_on_commit_callbacks):
+def test_it_saves_an_idea_from_a_novelty_report_and_links_them(client, corpus, alice,
+                                                                django_capture_on_commit_callbacks):
     from webapp.reports.models import NoveltyReport
 
     report = NoveltyReport.objects.create(owner=alice, problem="Molecule properties <i>", method="Graph networks")

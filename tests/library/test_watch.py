@@ -46,7 +46,8 @@ def test_a_paper_planted_next_to_a_saved_idea_raises_an_alert(corpus, alice, cli
     alerts = watch.watch_run(version=search.index_set().version)
     assert {a.aspect for a in alerts} == {"problem", "method"}  # no findings stated: not watched
     for alert in alerts:
-        assert alert.paper_id == paper.pk and alert.kind == AlertKind.DROP and alert.before - alert.after >= watch.DROP_ALERT
+        assert alert.paper_id == paper.pk and alert.kind == AlertKind.DROP
+        assert alert.before - alert.after >= watch.DROP_ALERT
     assert IdeaNovelty.objects.filter(idea=idea).count() == 2
     assert not watch.watch_run()  # the same version again: no second alert
     client.force_login(alice)

@@ -118,7 +118,8 @@ def _send_chunk(due, window, model, idx, run: DigestRun, dry_run: bool, now) -> 
         if not picks and not alerts:
             run.skipped += 1
             continue
-        saved = dict(Paper.objects.filter(pk__in=[p.nearest_id for p in picks if p.nearest_id]).values_list("pk", "title"))
+        nearest = [p.nearest_id for p in picks if p.nearest_id]
+        saved = dict(Paper.objects.filter(pk__in=nearest).values_list("pk", "title"))
         reasons = [reason_of(p, saved) for p in picks]
         if dry_run:
             titles = dict(Paper.objects.filter(pk__in=[p.paper_id for p in picks]).values_list("pk", "title"))
@@ -234,7 +235,8 @@ def _deliver(digest: Digest, run: DigestRun, now) -> None:
         digest_mail(digest).send()
     except Exception as exc:  # refused connection, DNS, TLS, authentication: whatever the backend raises
         log.exception("digest %s for user %s could not be mailed", digest.pk, digest.user_id)
-        Digest.objects.filter(pk=digest.pk).update(status=DigestStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        Digest.objects.filter(pk=digest.pk).update(status=DigestStatus.FAILED, error=error)
         run.failed += 1
         return
     Digest.objects.filter(pk=digest.pk).update(status=DigestStatus.SENT, sent_at=now, error="")

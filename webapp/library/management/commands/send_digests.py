@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = "Build, store and mail the digests of every reader who is due (beat runs this daily)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="show what each reader would get; store and mail nothing")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="show what each reader would get; store and mail nothing")
         parser.add_argument("--all", action="store_true", help="every reader with a library, due or not")
 
     def handle(self, *args, dry_run=False, all=False, **options):
@@ -18,7 +19,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{username}: {len(lines)} line(s)")
                 for line in lines:
                     self.stdout.write(f"  - {line}")
-            self.stdout.write(f"dry run: {len(run.preview)} digest(s) would be built, {run.skipped} reader(s) have nothing new")
+            self.stdout.write(f"dry run: {len(run.preview)} digest(s) would be built, "
+                              f"{run.skipped} reader(s) have nothing new")
             return
         self.stdout.write(f"{len(run.built)} digest(s) built, {run.sent} mailed, {run.failed} could not be mailed, "
                           f"{run.skipped} reader(s) had nothing new")
