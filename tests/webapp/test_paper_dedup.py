@@ -53,3 +53,23 @@ def test_a_paper_found_by_both_lookups_is_updated_once_with_everything():
     result = upsert(Record(title=TITLE, abstract="We study long documents."), Record(title=TITLE, year=2021))
     paper = Paper.objects.get()
     assert (paper.abstract, paper.year, result.created) == ("We study long documents.", 2021, 0)
+
+
+def test_an_arxiv_preprint_and_its_journal_doi_are_one_row():
+    """OpenAlex gives a journal version with its DOI only; arXiv gave the preprint with its id."""
+    upsert(Record(title=TITLE, arxiv_id="2101.00001", abstract="We study long documents."))
+    upsert(Record(title=TITLE, doi="10.1/sparse", venue="TACL"))
+    paper = Paper.objects.get()
+    assert (paper.arxiv_id, paper.doi, paper.venue) == ("2101.00001", "10.1/sparse", "TACL")
+
+
+def test_a_journal_doi_then_its_arxiv_preprint_are_one_row():
+    upsert(Record(title=TITLE, doi="10.1/sparse"))
+    upsert(Record(title=TITLE, arxiv_id="2101.00001"))
+    assert Paper.objects.get().arxiv_id == "2101.00001"
+
+
+def test_same_title_different_arxiv_ids_stay_two_papers_even_with_a_doi():
+    upsert(Record(title="Introduction", arxiv_id="2101.00001"))
+    upsert(Record(title="Introduction", arxiv_id="2101.00002", doi="10.1/b"))
+    assert Paper.objects.count() == 2

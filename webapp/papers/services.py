@@ -83,12 +83,15 @@ def _existing_papers(records: list[Record]) -> dict[str, Paper]:
     dois = [r.doi for r in records if r.doi]
     arxiv = [r.arxiv_id for r in records if r.arxiv_id]
     papers = list(Paper.objects.filter(Q(fingerprint__in=keys) | Q(doi__in=dois) | Q(arxiv_id__in=arxiv)))
-    # A record without identifiers finds a stored paper that has one by its title alone. The
-    # identifier ranges use their indexes: OR-ing an unindexed title scan cost 148 ms instead of
-    # 9 ms per 500-record batch at 49k papers; this way 0.4 ms.
-    bare = [r.title for r in records if not (r.doi or r.arxiv_id)]
-    if bare:
-        papers += Paper.objects.filter(Q(doi__gt="") | Q(arxiv_id__gt=""), title__in=bare)
+    # A record finds by its title alone a stored paper whose identifiers it lacks (an arXiv-only
+    # preprint and the same paper with only its journal DOI are one paper; _match refuses two
+    # different ids of one kind). Each query walks one identifier's index range: OR-ing an
+    # unindexed title scan into the query above cost 148 ms instead of 9 ms per 500-record batch
+    # at 49k papers; this way 0.4 ms.
+    for kind in ("doi", "arxiv_id"):  # stored papers with an id of this kind, for the records without one
+        titles = [r.title for r in records if not getattr(r, kind)]
+        if titles:
+            papers += Paper.objects.filter(**{f"{kind}__gt": ""}, title__in=titles)
     found: dict[str, Paper] = {}
     for paper in {p.pk: p for p in papers}.values():  # one object per row, found by either query
         found[paper.fingerprint] = paper
