@@ -62,3 +62,13 @@ def test_the_site_activity_stops_polling_once_the_site_is_idle(client):
     ImportJob.objects.create(path="/demo", filename="demo", status=JobStatus.DONE)
     html = client.get(reverse("site-activity")).content.decode()
     assert "hx-get" not in html and "hidden" in html
+
+
+def test_the_api_gives_the_stage_and_eta_the_progress_page_shows(client, alice):
+    from webapp.accounts.services import token_create
+
+    job = ImportJob.objects.create(owner=alice, path="/x", filename="x.jsonl", status=JobStatus.INDEXING,
+                                   done=400, total=400, index_done=100, index_total=400, index_started_at=ago(60))
+    secret = token_create(user=alice, name="t")[1]
+    data = client.get(f"/api/imports/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
+    assert data["eta_s"] == pytest.approx(180, abs=5) and data["stage"] == ""

@@ -39,6 +39,9 @@ class ImportJobOut(Schema):
     failures: list[Failure]
     index_done: int
     index_total: int
+    stage: str
+    eta_s: Optional[float] = Field(None, description="seconds left in the current phase (import or indexing) at "
+                                                     "its rate so far; null until there is a rate")
     created_at: datetime
     started_at: Optional[datetime]
     finished_at: Optional[datetime]
