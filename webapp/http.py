@@ -107,13 +107,6 @@ def rate_check(scope: str, request: HttpRequest) -> None:
         raise Refused(429, f"too many {scope} requests; try again in {window} s", window)
 
 
-def too_many(scope: str) -> JsonResponse:
-    _, window = limit_of(scope)
-    response = JsonResponse({"message": f"too many {scope} requests; try again in a minute"}, status=429)
-    response["Retry-After"] = str(window)
-    return response
-
-
 # Scripts, styles, fonts and frames only from the site itself: no inline script, style or event
 # handler runs, so hostile text that slipped past escaping could not execute. data: images are
 # the empty favicon and the API docs' icons.

@@ -80,8 +80,11 @@ def test_it_escapes_paper_text(client, corpus):
 def test_it_rate_limits_searches(client, corpus, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "search": (2, 60)}
     addr = {"REMOTE_ADDR": "10.9.8.7"}
-    codes = [client.get("/", {"q": "graph"}, **addr).status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
+    responses = [client.get("/", {"q": "graph"}, **addr) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    refused = responses[-1]
+    assert refused["Content-Type"].startswith("text/html") and refused["Retry-After"] == "60"
+    assert "too many search requests; try again in 60 s" in refused.text and 'role="alert"' in refused.text
     assert client.get("/", **addr).status_code == 200  # the bare page costs nothing
 
 

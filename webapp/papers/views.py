@@ -8,7 +8,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from discovery import ASPECTS
-from webapp.http import add_server_timing, client_key, over_limit, server_timing, too_many
+from webapp.http import Refused, add_server_timing, rate_check, refused_render, server_timing
 from webapp.papers import forms, map, search, selectors
 
 PER_PAGE = 10  # results per page; each costs a highlighted abstract to render
@@ -24,8 +24,11 @@ def home(request):
         context["status"] = search.index_status()
         context["paper_count"] = context["status"]["papers"]
         return render(request, "papers/home.html", context, status=400 if form.errors else 200)
-    if over_limit("search", client_key(request)):
-        return too_many("search")
+    try:
+        rate_check("search", request)
+    except Refused as exc:  # the page, with the reason where results would be; not a JSON body
+        form.add_error(None, f"{exc}.")
+        return refused_render(request, "papers/home.html", context, exc)
     data = form.cleaned_data
     page = search.paper_search(q=data["q"], aspect=data["aspect"], year_min=data["year_min"],
                                year_max=data["year_max"], venue=data["venue"] or None,
