@@ -158,6 +158,8 @@ def index_kill(ctx: Context) -> Result:
         ready_s = second.wait_ready()
         taken = wait_for(lambda: _work_held(_job(job.pk), dead_work) or _job(job.pk).is_finished, 600)
         taken_s = time.monotonic() - second.started_at
+        resent = wait_for(lambda: not (_work_tokens(killed_at) & dead_work), 600)
+        resent_s = time.monotonic() - second.started_at
         resumed = wait_for(lambda: _job(job.pk).index_done > killed_at.index_done or _job(job.pk).is_finished, 600)
         resumed_s = time.monotonic() - second.started_at
         finished = wait_for(lambda: _job(job.pk).is_finished and _job(job.pk), 1800, 0.5)
@@ -172,6 +174,7 @@ def index_kill(ctx: Context) -> Result:
         **counts, **indexes, "killed at": f"{killed_at.index_done} / {killed_at.index_total} papers indexed",
         "new worker ready after (s)": f"{ready_s:.1f}",
         "a chunk taken up after (s from new worker start)": f"{taken_s:.1f}" if taken else "no",
+        "the dead worker's chunk sent again after (s)": f"{resent_s:.1f}" if resent and dead_work else "none listed",
         "first progress after (s from new worker start)": f"{resumed_s:.1f}", "import + indexing (s)": f"{total_s:.1f}",
         "job": f"{finished.status if finished else 'not finished'}, "
                f"{finished.index_done if finished else '?'} / {finished.index_total if finished else '?'} papers"})
