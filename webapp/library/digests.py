@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from discovery import SPACES
+from webapp.library import watch
 from webapp.library.models import (Collection, Digest, DigestItem, DigestSettings, DigestStatus, Frequency, SavedIdea,
                                    WatchAlert)
 from webapp.papers import search
@@ -181,15 +182,9 @@ def _sources(user, idx):
         ids = ids[idx.meta.rows(ids) >= 0] if len(ids) else ids
         if len(ids):
             collections.append(digest.Collection(c.pk, c.name, ids, {a: idx.reconstruct(a, ids) for a in SPACES[1:]}))
-    ideas = [digest.IdeaSource(i.pk, i.title, _idea_vectors(i), bool(i.findings.strip()))
+    ideas = [digest.IdeaSource(i.pk, i.title, watch.idea_vectors(i), bool(i.findings.strip()))
              for i in SavedIdea.objects.filter(owner=user)]
     return collections, ideas
-
-
-def _idea_vectors(idea: SavedIdea) -> dict[str, np.ndarray]:
-    from discovery import novelty
-
-    return novelty.idea_vectors(novelty.Idea(idea.problem, idea.method, idea.findings))
 
 
 REASONS = {("collection", "problem"): "Same problem as your collection “{name}”",

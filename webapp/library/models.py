@@ -59,6 +59,10 @@ class SavedIdea(models.Model):
     findings = models.TextField(blank=True)
     reports = models.ManyToManyField(NoveltyReport, blank=True, related_name="saved_ideas")
     watch = models.BooleanField(default=True, help_text="re-assess when new papers are indexed")
+    # The idea in the ideation space (float16 per space, like PaperVectors), computed once: every
+    # digest and watch reading needs it, and the encoder costs 0.2-0.5 s per idea on a busy core.
+    vectors = models.BinaryField(blank=True, default=b"")
+    vectors_key = models.CharField(max_length=100, blank=True, help_text="the encoder that made them")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

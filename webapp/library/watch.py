@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from django.db import IntegrityError, transaction
 
-from discovery import ASPECTS
+from discovery import ASPECTS, SPACES
 from webapp.library.models import AlertKind, IdeaNovelty, SavedIdea, WatchAlert
-from webapp.papers import search
+from webapp.papers import indexing, search
 from webapp.papers.models import Paper
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,21 @@ def _aspects(idea: SavedIdea) -> tuple[str, ...]:
     return ASPECTS if idea.findings.strip() else ("problem", "method")
 
 
+def idea_vectors(idea: SavedIdea) -> dict[str, np.ndarray]:
+    """The idea's vector per space (discovery.novelty.idea_vectors, built like a paper's), stored
+    on the row the first time and read from it after, while the encoder stays the same."""
+    from discovery import novelty
+
+    key = indexing.model_key()
+    if not (idea.vectors and idea.vectors_key == key):
+        vectors = novelty.idea_vectors(novelty.Idea(idea.problem, idea.method, idea.findings))
+        data = np.stack([vectors[s] for s in SPACES]).astype(np.float16).tobytes()
+        SavedIdea.objects.filter(pk=idea.pk).update(vectors=data, vectors_key=key)
+        idea.vectors, idea.vectors_key = data, key
+    flat = np.frombuffer(bytes(idea.vectors), dtype=np.float16).astype(np.float32)
+    return dict(zip(SPACES, flat.reshape(len(SPACES), -1)))
+
+
 def idea_reading(*, idea: SavedIdea, idx=None) -> IdeaNovelty:
     """The idea's novelty against the current index version, stored once per version."""
     from discovery import novelty
@@ -33,7 +49,8 @@ def idea_reading(*, idea: SavedIdea, idx=None) -> IdeaNovelty:
     existing = IdeaNovelty.objects.filter(idea=idea, index_version=idx.version).first()
     if existing:
         return existing
-    result = novelty.assess(idx, novelty.Idea(idea.problem, idea.method, idea.findings), search.index_calibration(idx))
+    result = novelty.assess(idx, novelty.Idea(idea.problem, idea.method, idea.findings), search.index_calibration(idx),
+                            vectors=idea_vectors(idea))
     nearest = {a: [result.evidence[a][0].id, round(result.evidence[a][0].similarity, 4)] for a in ASPECTS}
     scores = {k: round(float(v), 4) for k, v in result.scores.items()}
     try:
