@@ -105,10 +105,13 @@ def job_held_alive(model: type[Job], job_id: int) -> bool:
 class Heartbeat:
     """From a thread of its own (with its own database connection) until stopped: renews the
     liveness key of `token` every ALIVE_TTL_S / 3 and touches `rows`' heartbeat every
-    JOB_HEARTBEAT_S; `lost` turns true once no row matches (claim taken)."""
+    JOB_HEARTBEAT_S; `lost` turns true once the job's row no longer matches `rows` (its claim
+    taken). A row this thread cannot see (not yet committed, as inside a test's transaction)
+    is not a lost claim."""
 
-    def __init__(self, rows, token: str):
+    def __init__(self, job: Job, rows, token: str):
         self.rows, self.token, self.lost = rows, token, False
+        self.row = type(job).objects.filter(pk=job.pk)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
 
@@ -136,7 +139,7 @@ class Heartbeat:
 
     def touch(self) -> None:
         try:
-            self.lost = self.lost or not self.rows.update(heartbeat=timezone.now())
+            self.lost = self.lost or not self.rows.update(heartbeat=timezone.now()) and self.row.exists()
         except Exception:  # a busy database must not kill the job; the next beat retries
             log.warning("job heartbeat failed", exc_info=True)
 
@@ -187,7 +190,7 @@ def job_running(job: Job, token: str) -> Iterator[JobRun]:
     """Run a claimed job: a heartbeat thread keeps the claim alive; a lost claim stops the work
     quietly (run.result() is None); any error (the soft time limit included) marks the job failed
     with the reason. A BaseException (the worker being killed) leaves the row for beat to resume."""
-    with Heartbeat(type(job).objects.filter(pk=job.pk, claim=token), token) as beat:
+    with Heartbeat(job, type(job).objects.filter(pk=job.pk, claim=token), token) as beat:
         run = JobRun(job, token, beat)
         try:
             yield run
@@ -222,7 +225,7 @@ def job_work(job: Job, task_name: str, *args) -> Iterator[Work]:
     token = job_new_token()
     liveness.alive_mark(token)  # before it is listed: a listed token without a key is dead
     rows = type(job).objects.filter(pk=job.pk, status__in=job.active_statuses)
-    with Heartbeat(rows, token) as beat:
+    with Heartbeat(job, rows, token) as beat:
         work = Work(job, task_name, beat)
         work.left(*args)
         try:
