@@ -136,3 +136,13 @@ def test_it_sorts_by_date_newest_first(client, corpus):
                                                                                   response.context["page"].hits)
     assert 'value="newest" checked' in response.text or 'checked value="newest"' in response.text or \
         'name="sort" value="newest" selected' in response.text or '<option value="newest" selected>' in response.text
+
+
+def test_a_card_without_authors_has_no_stray_separator(client, corpus):
+    from webapp.papers.models import Paper
+
+    Paper.objects.update(authors=[], venue="")
+    response = client.get("/", {"q": "message passing graph network", "aspect": "all"})
+    bylines = [r["byline"] for r in response.context["results"]]
+    assert bylines and all(b == [str(r["hit"].paper.year)] for b, r in zip(bylines, response.context["results"]))
+    assert '<p class="meta"> · ' not in response.text

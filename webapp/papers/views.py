@@ -3,6 +3,7 @@ with a form, call one selector, render; they work without JavaScript (the map's 
 webapp.site's, since it also places a user's novelty report)."""
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.text import Truncator
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
@@ -44,7 +45,11 @@ def _result(hit, aspect: str) -> dict:
     """A result card: the matched aspect's sentences shown, the whole abstract on demand (all of
     it shown when the paper has no sentence of that aspect)."""
     sentences = selectors.abstract_sentences(hit.paper, highlight=hit.matched if aspect == "all" else aspect)
-    return {"hit": hit, "sentences": sentences, "shown": [s for s in sentences if s["highlight"]] or sentences}
+    paper = hit.paper
+    # authors, venue, year: only the parts the record has, so no separator stands alone
+    byline = [Truncator(", ".join(paper.authors)).chars(160), paper.venue, str(paper.year or "")]
+    return {"hit": hit, "sentences": sentences, "shown": [s for s in sentences if s["highlight"]] or sentences,
+            "byline": [part for part in byline if part]}
 
 
 @require_GET
