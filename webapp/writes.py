@@ -24,7 +24,8 @@ from typing import Callable, TypeVar
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -83,10 +84,19 @@ def job_write(model: type[J], *, user, key: str, asked, create: Callable[[], J])
     digest = fingerprint([model._meta.label, asked])
     if key and (earlier := _replay(user, key, digest)):
         return earlier, True
-    quota_check(model, user=user)
+    # On PostgreSQL one user's writes take turns from the quota check to the commit (a lock on
+    # the user's row), so two requests at once cannot both take the hour's last slot. SQLite has
+    # no row locks, and a read first in the transaction would make its write fail "database is
+    # locked" instead of waiting for the lock: there the check comes before the transaction.
+    locked = connection.features.has_select_for_update
+    if not locked:
+        quota_check(model, user=user)
     job = None
     try:
         with transaction.atomic():  # the job's task is sent when this commits
+            if locked:
+                get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+                quota_check(model, user=user)
             job = create()
             if key:
                 _key_forget_old(user)

@@ -203,3 +203,46 @@ def test_two_requests_racing_with_one_key_create_one_job(alice, sent):
     assert {a.status_code for a in answers} <= {201, 409} and len(answers) == 4
     assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 1
     assert NoveltyReport.objects.count() == 1 and len(sent) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_at_once_cannot_both_take_the_last_slot(alice, settings, monkeypatch):
+    """Both requests are inside their transactions at the same moment; without the user's row
+    locked from the check to the commit, each counted the other's report as not there yet."""
+    import threading
+
+    from django.db import connection
+
+    from webapp import writes
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers itself")
+    settings.JOB_QUOTAS_PER_HOUR = {"reports.noveltyreport": 1, "ideas.idearun": 1}
+    monkeypatch.setattr(lifecycle, "task_send", lambda name, *args: None)
+    both_inside = threading.Barrier(2, timeout=3)
+    outcomes = []
+
+    def create():
+        report = NoveltyReport.objects.create(owner=alice, **IDEA)
+        try:
+            both_inside.wait()  # the second request gets here only if it passed the check too
+        except threading.BrokenBarrierError:
+            pass
+        return report
+
+    def request():
+        try:
+            writes.job_write(NoveltyReport, user=alice, key="", asked=IDEA, create=create)
+            outcomes.append("created")
+        except writes.Refused as exc:
+            outcomes.append(exc.status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert sorted(outcomes, key=str) == [429, "created"]
+    assert NoveltyReport.objects.filter(owner=alice).count() == 1
