@@ -3,6 +3,9 @@
 
 A step model has `max_seq`, `prefill(ids) -> logits [V]` (starts a fresh sequence) and
 `step(token_id) -> logits [V]`; the int8 engine and the transformers baselines both provide one.
+For speculative decoding (speculative.py) it also has `pos` (tokens in its cache), `verify(ids)
+-> logits [len(ids), V]` (feeds a block at pos, one row of logits per token) and `rewind(pos)`;
+a step model without them is decoded plainly.
 """
 import threading
 import time
@@ -12,6 +15,9 @@ from typing import Callable
 import torch
 
 from .structured import chat_json
+
+
+AUTO = "auto"  # Engine(speculation=AUTO): from the settings
 
 
 class GenerationError(RuntimeError):
@@ -29,15 +35,60 @@ class Sampling:
     seed: int | None = None    # fixes the sampled sequence; None draws a fresh one
 
 
-def next_token(logits: torch.Tensor, s: Sampling, gen: torch.Generator | None) -> int:
-    if s.temperature <= 0:
-        return int(logits.argmax())
+def token_probs(logits: torch.Tensor, s: Sampling) -> torch.Tensor:
+    """The distribution a sampled token is drawn from (temperature, then the nucleus; unnormalised
+    after the nucleus cut, which multinomial does not mind)."""
     probs = torch.softmax(logits.float() / s.temperature, -1)
     if s.top_p < 1.0:
         p, idx = probs.sort(descending=True)
         keep = p.cumsum(-1) - p < s.top_p  # always keeps the most likely token
         probs = torch.zeros_like(probs).scatter_(0, idx[keep], p[keep])
+    return probs
+
+
+def next_token(logits: torch.Tensor, s: Sampling, gen: torch.Generator | None, exclude: int | None = None) -> int:
+    """exclude: a draft token just rejected (speculative sampling draws from p without it)."""
+    if s.temperature <= 0:
+        return int(logits.argmax())  # a rejected greedy draft is never the argmax: nothing to exclude
+    probs = token_probs(logits, s)
+    if exclude is not None and float(probs.sum() - probs[exclude]) > 0:
+        probs[exclude] = 0.0
     return int(torch.multinomial(probs, 1, generator=gen))
+
+
+class Output:
+    """The tokens of one generation, one at a time: stop ids, stop strings, the token budget, the
+    timeout and streaming, applied alike by plain and speculative decoding."""
+
+    def __init__(self, name: str, stream: "TextStream", stop_ids: set[int], max_new_tokens: int,
+                 timeout_s: float | None, emit: Callable[[str], None]):
+        self.name, self.stream, self.stop_ids, self.max_new_tokens = name, stream, stop_ids, max_new_tokens
+        self.timeout_s, self.emit = timeout_s, emit
+        self.deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
+        self.n = 0  # tokens taken
+
+    def push(self, token_id: int) -> bool:
+        """Take one token; True when the generation is over (a stop, or the budget spent)."""
+        if token_id in self.stop_ids:
+            return True
+        piece = self.stream.push(token_id)
+        if piece:
+            self.emit(piece)
+        self.n += 1
+        if self.stream.done:
+            return True
+        if time.monotonic() > self.deadline:
+            raise GenerationTimeout(f"{self.name}: generation passed timeout_s={self.timeout_s} after {self.n} tokens")
+        return self.n >= self.max_new_tokens
+
+    def room(self) -> int:
+        return self.max_new_tokens - self.n
+
+
+def plain_decode(steps, ids: list[int], sampling: Sampling, gen: torch.Generator | None, out: Output) -> None:
+    logits = steps.prefill(ids)
+    while not out.push(tid := next_token(logits, sampling, gen)):
+        logits = steps.step(tid)
 
 
 class TextStream:
@@ -80,11 +131,15 @@ class Engine:
     """The API the workers call: chat() and chat_json(). One generation at a time per process:
     the KV cache is shared state."""
 
-    def __init__(self, steps, tokenizer, name: str):
+    def __init__(self, steps, tokenizer, name: str, speculation=AUTO):
+        """speculation: a speculative.Speculation, None for plain decoding, or AUTO: chosen from
+        LLM_SPECULATE and LLM_DRAFT_MODEL at the first generation (a draft model loads then)."""
         self.steps, self.tok, self.name = steps, tokenizer, name
         self.lock = threading.Lock()
         self.stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
                          if isinstance(i, int) and i >= 0}
+        self.speculation = speculation
+        self.last_stats: dict = {}  # the latest generation's speculation figures (speculative.Stats)
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
         if self.tok.chat_template:
@@ -104,7 +159,6 @@ class Engine:
 
     def complete(self, ids: list[int], max_new_tokens: int, sampling: Sampling, stop: list[str],
                  timeout_s: float | None, on_token: Callable[[str], None] | None = None) -> str:
-        deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
         if len(ids) + max_new_tokens > self.steps.max_seq:
             max_new_tokens = self.steps.max_seq - len(ids)
             if max_new_tokens <= 0:
@@ -113,26 +167,25 @@ class Engine:
         gen = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
         stream = TextStream(self.tok, stop)
         emit = on_token or (lambda piece: None)
+        out = Output(self.name, stream, self.stop_ids, max_new_tokens, timeout_s, emit)
         with self.lock:
-            logits = self.steps.prefill(ids)
-            for i in range(max_new_tokens):
-                tid = next_token(logits, sampling, gen)
-                if tid in self.stop_ids:
-                    break
-                piece = stream.push(tid)
-                if piece:
-                    emit(piece)
-                if stream.done:
-                    break
-                if time.monotonic() > deadline:
-                    raise GenerationTimeout(f"{self.name}: generation passed timeout_s={timeout_s} "
-                                            f"after {i + 1} tokens")
-                if i + 1 < max_new_tokens:
-                    logits = self.steps.step(tid)
+            spec = self.speculation_resolved()
+            if spec is None:
+                self.last_stats = {}
+                plain_decode(self.steps, ids, sampling, gen, out)
+            else:
+                self.last_stats = spec.decode(self.steps, ids, sampling, gen, out).as_dict()
         tail = stream.flush()
         if tail:
             emit(tail)
         return stream.text
+
+    def speculation_resolved(self):
+        if self.speculation is AUTO:
+            from . import speculative
+
+            self.speculation = speculative.from_settings(self.steps, self.tok)
+        return self.speculation
 
     def chat_json(self, messages: list[dict], schema: dict, max_new_tokens: int = 256, retries: int = 2,
                   **sampling) -> dict:
@@ -146,6 +199,10 @@ class Int8Steps:
         self.model, self.pos = model, 0
         self.max_seq = model.shape.max_seq
 
+    # A verified block stays under the kernel's GEMM threshold (M >= 16), whose rounding differs
+    # from the one-row path: below it every row's logits are bitwise a single step's.
+    max_block = 15
+
     def prefill(self, ids: list[int]) -> torch.Tensor:
         self.pos = len(ids)
         return self.model.forward(torch.tensor(ids), 0)[-1]
@@ -155,22 +212,49 @@ class Int8Steps:
         self.pos += 1
         return logits
 
+    def verify(self, ids: list[int]) -> torch.Tensor:
+        if len(ids) > self.max_block:
+            raise ValueError(f"a verified block holds at most {self.max_block} tokens, not {len(ids)}")
+        logits = self.model.forward(torch.tensor(ids), self.pos, all_logits=True, rowwise=True)
+        self.pos += len(ids)
+        return logits
+
+    def rewind(self, pos: int) -> None:
+        """Forget the cache past pos: later writes overwrite those rows, attention never reads them."""
+        if not 0 < pos <= self.pos:
+            raise ValueError(f"cannot rewind to {pos} from {self.pos}")
+        self.pos = pos
+
 
 class HFSteps:
     """Step-model view of a transformers causal LM with its own dynamic KV cache."""
 
+    max_block = 64  # no exactness bound here: a batched fp32 matmul rounds like a one-row one only nearly
+
     def __init__(self, model, max_seq: int = 2048):
-        self.model, self.past = model, None
+        self.model, self.past, self.pos = model, None, 0
         self.max_seq = min(max_seq, model.config.max_position_embeddings)
 
     @torch.inference_mode()
     def prefill(self, ids: list[int]) -> torch.Tensor:
         out = self.model(torch.tensor([ids]), use_cache=True)
-        self.past = out.past_key_values
+        self.past, self.pos = out.past_key_values, len(ids)
         return out.logits[0, -1]
 
     @torch.inference_mode()
     def step(self, token_id: int) -> torch.Tensor:
-        out = self.model(torch.tensor([[token_id]]), past_key_values=self.past, use_cache=True)
+        return self.verify([token_id])[-1]
+
+    @torch.inference_mode()
+    def verify(self, ids: list[int]) -> torch.Tensor:
+        out = self.model(torch.tensor([ids]), past_key_values=self.past, use_cache=True)
         self.past = out.past_key_values
-        return out.logits[0, -1]
+        self.pos += len(ids)
+        return out.logits[0]
+
+    def rewind(self, pos: int) -> None:
+        if not 0 < pos <= self.pos:
+            raise ValueError(f"cannot rewind to {pos} from {self.pos}")
+        if pos < self.pos:
+            self.past.crop(pos - self.pos)  # transformers 5: a negative count of tokens to drop
+        self.pos = pos

@@ -69,8 +69,10 @@ class Int8Llama:
         return e
 
     @torch.inference_mode()
-    def forward(self, ids: torch.Tensor, pos: int, all_logits: bool = False) -> torch.Tensor:
-        """ids: [M] token ids written at positions pos..pos+M-1 of the cache."""
+    def forward(self, ids: torch.Tensor, pos: int, all_logits: bool = False, rowwise: bool = False) -> torch.Tensor:
+        """ids: [M] token ids written at positions pos..pos+M-1 of the cache. rowwise: attention
+        one query row at a time, as decoding does, so that a speculative block's logits are those
+        of M single steps bit for bit (the kernel's matmul is per row already for M < 16)."""
         s, thr, eps = self.shape, self.threshold, self.shape.norm_eps
         m = ids.numel()
         h = self.embed(ids)
@@ -81,7 +83,7 @@ class Int8Llama:
             if L.q_norm is not None:
                 qkv = self._qk_norm(qkv, L)
             q = self._rope(qkv, self.cos, self.sin, self.k_cache[i], self.v_cache[i], pos, s.n_heads)
-            a = self._attend(q, self.k_cache[i], self.v_cache[i], pos, m)
+            a = self._attend(q, self.k_cache[i], self.v_cache[i], pos, m, rowwise)
             h = q8.int8_linear(a, L.o, thr, residual=h)
             if L.o_bias is not None:
                 h = h + L.o_bias
@@ -99,7 +101,10 @@ class Int8Llama:
         k = F.rms_norm(t[:, s.n_heads:s.n_heads + s.n_kv_heads], (s.head_dim,), L.k_norm, s.norm_eps)
         return torch.cat([q, k, t[:, s.n_heads + s.n_kv_heads:]], 1).reshape(qkv.shape)
 
-    def _attend(self, q, k_cache, v_cache, pos: int, m: int) -> torch.Tensor:
+    def _attend(self, q, k_cache, v_cache, pos: int, m: int, rowwise: bool = False) -> torch.Tensor:
+        if rowwise and m > 1:
+            return torch.cat([self._attend(q[:, :, j:j + 1].contiguous(), k_cache, v_cache, pos + j, 1)
+                              for j in range(m)])
         if m == 1 and kernels.available() and self.shape.head_dim % 16 == 0:  # the kernel's vector width
             return kernels.ops().attend_one(q, k_cache, v_cache, pos + 1)
         return attend(q, k_cache, v_cache, pos, m)

@@ -9,6 +9,13 @@ CACHE_DIR      derived, reproducible files kept between runs and shared by every
                kernels, quantized weights; see cache_root); default ~/.cache/ideation-space
 LLM_CACHE_DIR  where the LLM's quantized weights and compiled kernels live; default $CACHE_DIR/llm
 LLM_PARALLEL_DECODE  a boolean, default off: split one-token matmuls across torch's threads
+LLM_SPECULATE  auto (default) | lookup | draft | off: speculative decoding (inference/speculative.py).
+               lookup drafts from n-grams of the prompt and output; draft uses LLM_DRAFT_MODEL; auto
+               uses both where a draft model is set or installed (qwen2.5-coder-0.5b for the 1.5B),
+               else lookup. Greedy output is the same in every mode; only its speed differs
+LLM_DRAFT_MODEL      the draft model (what LLM_MODEL takes), of the model's tokenizer; default: the
+                     registered drafter of LLM_MODEL when installed
+LLM_DRAFT_TOKENS     an integer 1-14, default 8: the longest draft verified in one forward
 LLM_VERBOSE_BUILD    a boolean, default off: print the kernels' compiler output
 CXX                  the C++ compiler for the kernels (torch's own variable); default c++
 SHARED_DATA_DIR      the read-only data folder (seed_papers.txt for `bench`); default ../shared/data
@@ -113,6 +120,28 @@ def parallel_decode() -> bool:
     """LLM_PARALLEL_DECODE splits one-token matmuls across torch's threads: worth it only on a
     machine where no other process wants those cores. Prompt blocks always use all threads."""
     return env_bool("LLM_PARALLEL_DECODE", False)
+
+
+SPECULATE = ("auto", "lookup", "draft", "off")
+
+
+def speculate() -> str:
+    return env_choice("LLM_SPECULATE", SPECULATE, "auto")
+
+
+def draft_model() -> str | None:
+    return env_raw("LLM_DRAFT_MODEL")
+
+
+def draft_tokens() -> int:
+    """LLM_DRAFT_TOKENS: at most 14, so that a verified block (the draft and the token before it)
+    stays on the kernel's one-row path (M < 16), whose rows are bitwise single steps."""
+    raw = env_raw("LLM_DRAFT_TOKENS")
+    if raw is None:
+        return 8
+    if not raw.isdigit() or not 1 <= int(raw) <= 14:
+        raise SettingError(f"LLM_DRAFT_TOKENS={raw!r} is not an integer from 1 to 14")
+    return int(raw)
 
 
 def verbose_build() -> bool:
