@@ -7,6 +7,8 @@ validator's message, `retries` times, before giving up with GenerationError.
 import hashlib
 import json
 import re
+import time
+from dataclasses import dataclass
 
 import jsonschema_rs
 
@@ -141,3 +143,224 @@ def minimal_instance(schema: dict, seed: str | None = None):
     text = "..." if seed is None else "stub-" + hashlib.sha256(seed.encode()).hexdigest()[:8]
     lo, hi = schema.get("minLength", 0), schema.get("maxLength", len(text))
     return (text * (lo // len(text) + 1))[:max(lo, min(hi, len(text)))]
+
+
+# ---------------------------------------------------------------------------------------------
+# constrained decoding: the output can only be a JSON object of the schema
+#
+# A schema of objects (fixed keys, in the order of `properties`), strings and fixed-length arrays
+# compiles to literal text and string fields in between. The literals are forced (fed to the model
+# as tokens, never sampled); inside a string only tokens free of '"', '\' and control characters
+# may be sampled, or a token that closes the string ('"' and what follows must begin the next
+# literal). Every string is then valid JSON without escapes, so no reply can fail to parse, and
+# maxLength is kept by masking tokens longer than the room left. The per-token tables are built
+# once per tokenizer; a step's mask is two vector operations over the vocabulary.
+
+class Unsupported(ValueError):
+    """The schema has a part constrained decoding does not handle (numbers, enums, free arrays)."""
+
+
+@dataclass
+class Field:
+    min_length: int  # characters, after stripping the spaces a model puts around a value
+    max_length: int | None
+    follows: str = ""  # the literal after the string: '"' then the next keys' punctuation
+
+
+def compile_schema(schema: dict) -> list:
+    """Literal strings and Fields in output order, adjacent literals merged."""
+    parts: list = []
+
+    def lit(text: str):
+        if parts and isinstance(parts[-1], str):
+            parts[-1] += text
+        else:
+            parts.append(text)
+
+    def walk(s: dict):
+        kind = s.get("type")
+        if kind == "object" and s.get("properties"):
+            lit("{")
+            for i, (key, sub) in enumerate(s["properties"].items()):
+                lit((", " if i else "") + json.dumps(key) + ": ")
+                walk(sub)
+            lit("}")
+        elif kind == "string" and not ({"enum", "const", "pattern", "format"} & s.keys()):
+            lit('"')
+            parts.append(Field(max(1, s.get("minLength", 1)), s.get("maxLength")))
+            lit('"')
+        elif kind == "array" and s.get("minItems") and s.get("maxItems", s["minItems"]) == s["minItems"]:
+            lit("[")
+            for i in range(s["minItems"]):
+                lit(", " if i else "")
+                walk(s.get("items", {}))
+            lit("]")
+        else:
+            raise Unsupported(f"constrained decoding does not handle {json.dumps(s)[:80]}")
+
+    walk(schema)
+    for i, part in enumerate(parts):
+        if isinstance(part, Field):
+            part.follows = parts[i + 1]
+    return parts
+
+
+class TokenTable:
+    """What every token of a vocabulary may do inside a JSON string, computed once per tokenizer."""
+
+    def __init__(self, tok, size: int):
+        import torch
+
+        n = min(size, len(tok))
+        texts = tok.batch_decode([[i] for i in range(n)], skip_special_tokens=False,
+                                 clean_up_tokenization_spaces=False) + [""] * (size - n)
+        special = set(tok.all_special_ids)
+        self.texts = texts
+        self.clean = torch.tensor([bool(t) and i not in special and _plain(t) for i, t in enumerate(texts)])
+        self.length = torch.tensor([len(t) for t in texts])
+        # tokens holding a quote whose text before it may end a string: the candidates to close one
+        self.quoted = [(i, t[:t.index('"')], t[t.index('"'):]) for i, t in enumerate(texts)
+                       if i not in special and '"' in t and _plain(t[:t.index('"')])]
+
+    def closers(self, follows: str, room: int | None) -> dict[int, tuple[str, str]]:
+        """Tokens that end the string and begin `follows`: id -> (text before the quote, rest)."""
+        return {i: (before, after) for i, before, after in self.quoted
+                if follows.startswith(after) and (room is None or len(before) <= room)}
+
+
+def _plain(text: str) -> bool:
+    return '"' not in text and "\\" not in text and all(ord(c) >= 32 and c != "\x7f" for c in text)
+
+
+_TABLES: dict[tuple[int, int], tuple[object, TokenTable]] = {}
+
+
+def token_table(tok, size: int) -> TokenTable:
+    key = (id(tok), size)
+    if key not in _TABLES or _TABLES[key][0] is not tok:  # the tokenizer is kept so its id stays its own
+        _TABLES[key] = (tok, TokenTable(tok, size))
+    return _TABLES[key][1]
+
+
+def json_object(engine, messages: list[dict], schema: dict, max_new_tokens: int = 256, temperature: float = 0.0,
+                top_p: float = 1.0, seed: int | None = None, timeout_s: float | None = 60) -> dict:
+    """A schema-valid object: constrained decoding on an engine with a step model, else the
+    engine's own chat_json (the stub and test stand-ins have no step model; neither do schemas
+    with parts constrained decoding does not handle)."""
+    sampling = dict(temperature=temperature, top_p=top_p, seed=seed, timeout_s=timeout_s)
+    try:
+        parts = compile_schema(schema)
+    except Unsupported:
+        parts = None
+    if parts is None or not hasattr(engine, "steps"):
+        return engine.chat_json(messages, schema=schema, max_new_tokens=max_new_tokens, **sampling)
+    return constrained(engine, engine.prompt_ids(messages), parts, schema, max_new_tokens, **sampling)
+
+
+def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_tokens: int, temperature: float,
+                top_p: float, seed: int | None, timeout_s: float | None) -> dict:
+    """Decodes `parts` (compile_schema) after the prompt `ids`; the object, or GenerationError."""
+    import torch
+
+    from .generate import GenerationError, GenerationTimeout, Sampling
+
+    n_fields = sum(isinstance(p, Field) for p in parts)
+    forced = sum(len(engine.tok(p, add_special_tokens=False).input_ids) for p in parts if isinstance(p, str))
+    left = min(max_new_tokens, engine.steps.max_seq - len(ids) - forced)
+    if left < n_fields:
+        raise GenerationError(f"prompt of {len(ids)} tokens leaves no room for the reply in the "
+                              f"{engine.steps.max_seq}-token context")
+    deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    decoder = _Decoder(engine, Sampling(temperature, top_p, seed), gen, deadline, GenerationTimeout)
+    out, unfed, fields_left = "", parts[0], n_fields
+    with engine.lock:
+        decoder.pending = list(ids)  # sent with the first literal, in one prefill
+        for part in parts:
+            if isinstance(part, str):
+                out += part
+                continue
+            decoder.force(unfed)
+            value, unfed = decoder.string(part, cap=max(1, left // fields_left))
+            left, fields_left = left - decoder.used, fields_left - 1
+            out += _fit(value, part.max_length)
+    # the closing punctuation after the last value is written but never fed: nothing follows it
+    obj = json.loads(out)
+    errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(obj)]
+    if errors:  # only minLength can fail: the token budget ran out before a value was written
+        raise GenerationError("constrained reply does not match the schema: " + "; ".join(errors[:3]))
+    return obj
+
+
+def _fit(value: str, max_length: int | None) -> str:
+    """The value without surrounding spaces, cut at a word boundary to fit max_length."""
+    value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        cut = value[:max_length]
+        value = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip()
+    return value
+
+
+class _Decoder:
+    """The token loop: forced literals, masked sampling inside strings, the timeout. Tokens are
+    fed lazily, when the next logits are needed, so nothing after the last sampled token is run."""
+
+    def __init__(self, engine, sampling, gen, deadline: float, timeout_cls):
+        self.engine, self.sampling, self.gen, self.deadline = engine, sampling, gen, deadline
+        self.timeout_cls, self.logits, self.pending, self.used = timeout_cls, None, [], 0
+        self.table: TokenTable | None = None
+
+    def force(self, text: str) -> None:
+        self.pending += self.engine.tok(text, add_special_tokens=False).input_ids if text else []
+
+    def next_logits(self):
+        if self.logits is None:  # the prompt and the first literal in one prefill
+            self.logits = self.engine.steps.prefill(self.pending)
+        else:
+            for tid in self.pending:
+                if time.monotonic() > self.deadline:
+                    raise self.timeout_cls(f"{self.engine.name}: constrained generation passed its timeout_s")
+                self.logits = self.engine.steps.step(tid)
+        self.pending = []
+        return self.logits
+
+    def string(self, field: Field, cap: int) -> tuple[str, str]:
+        """Samples one string value of at most `cap` tokens; returns it and what is left to force
+        of the literal after it (all of it, unless a closing token already began it)."""
+        logits = self.next_logits()
+        if self.table is None:
+            self.table = token_table(self.engine.tok, logits.shape[-1])
+        table, ids, text, self.used = self.table, [], "", 0
+        closers = table.closers(field.follows, field.max_length)
+        close_ids = torch_long(sorted(closers))
+        while self.used < cap:
+            written = len(text.strip()) >= field.min_length
+            room = None if field.max_length is None else field.max_length - len(text)
+            if room is not None and room <= 0 and written:
+                break
+            allowed = table.clean.clone() if room is None else table.clean & (table.length <= room)
+            if written:
+                allowed[close_ids] = True
+            if not bool(allowed.any()):
+                break
+            tid = self._sample(self.next_logits(), allowed)
+            self.used += 1
+            self.pending.append(tid)
+            if tid in closers:
+                before, after = closers[tid]
+                return text + before, field.follows[len(after):]
+            ids.append(tid)
+            text = self.engine.tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return text, field.follows
+
+    def _sample(self, logits, allowed) -> int:
+        from .generate import next_token
+
+        masked = logits.float().masked_fill(~allowed[:logits.shape[-1]], float("-inf"))
+        return next_token(masked, self.sampling, self.gen)
+
+
+def torch_long(values: list[int]):
+    import torch
+
+    return torch.tensor(values, dtype=torch.long)
