@@ -5,28 +5,33 @@
 2. Verbalized Sampling (Zhang et al. 2025, "Verbalized Sampling: How to Mitigate Mode Collapse and
    Unlock LLM Diversity"): one request for n ideas *with their probabilities*, so the model lays
    out a distribution instead of repeating its single most likely idea n times. `mode="plain"`
-   asks n times for one idea (the baseline discovery.bench.ideas compares against).
-3. Each idea is scored by the Decomposed Novelty Assessment (discovery.novelty). SciMON (Wang et
+   asks n times for one idea, each time from another inspiration (the baseline
+   discovery.bench.ideas compares against).
+3. The model must write JSON of a fixed schema (title, problem, method, expected_findings: all
+   required, none empty), by constrained decoding (inference.structured.json_object), and each
+   idea must pass the coherence filter (discovery.coherence: on the user's problem, using its
+   inspiration's method, no chat filler, no echo) before it is ranked.
+4. Each idea is scored by the Decomposed Novelty Assessment (discovery.novelty). SciMON (Wang et
    al. 2024, "SciMON: Scientific Inspiration Machines Optimized for Novelty") regenerates an idea
    while it sits too close to an existing paper, showing the model that paper; closeness here is
    the ideation-space pair similarity min(cos problem, cos method) of the nearest paper > 0.6
    (SciMON's cosine threshold), since the problem alone is the user's and always close.
-4. Ideas are returned ranked by calibrated novelty, each with the inspirations it used.
+5. Ideas are returned ranked by calibrated novelty, each with the inspirations it used.
 
-The model (SmolLM2-135M in Int8) is tiny and untrusted: the reply is parsed leniently, cited
-inspiration numbers are checked, an idea that cites none gets the inspiration its method is
-closest to, and a missing idea is filled from a template over an inspiration (source="template").
+The model (SmolLM2-135M in Int8) is tiny and untrusted: a cited inspiration number is checked, an
+idea that cites none is held to the inspiration its method is closest to, and a missing or
+rejected idea is filled from a template over an inspiration (source="template"); the result
+counts the LLM ideas dropped, by reason.
 """
 from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-import numpy as np
-
-from discovery import encoder
+from discovery.coherence import Coherence, CoherenceConfig
 from discovery.inspiration import Inspiration, InspirationConfig, inspire
 from discovery.novelty import COMBO, Idea, NoveltyConfig, assess, idea_vectors
 
@@ -41,11 +46,13 @@ class IdeaConfig:
     max_rounds: int = 2  # regenerations per idea before it is kept as is, flagged
     temperature: float = 0.9  # same for both modes, so the bench compares prompts only
     top_p: float = 0.95
-    tokens_per_idea: int = 70  # "Idea k [j] (p): Method: ... Expected: ..." fits in ~60 tokens
+    tokens_per_idea: int = 110  # the four fields of FIELDS, sentence-long each, take 60-110 tokens
     attempts: int = 2  # extra requests for ideas the first reply did not deliver
-    timeout_s: float = 40.0  # per LLM call
+    timeout_s: float = 30.0  # per idea asked for: a verbalized request for n ideas gets n times it
+    budget_s: float = 60.0  # LLM time for a run's ideas before templates fill the rest (regenerations apart)
     mode: str = "verbalized"  # or "plain"
     seed: int = 0
+    coherence: CoherenceConfig = field(default_factory=CoherenceConfig)
 
 
 @dataclass
@@ -55,13 +62,15 @@ class GeneratedIdea:
     findings: str
     probability: float | None  # the model's own verbalized probability (None in plain mode)
     inspirations: list[Any]  # ids of the inspiring papers
-    source: str = "llm"  # "llm" or "template" (the model gave nothing usable)
+    source: str = "llm"  # "llm" or "template" (the model gave nothing that passed the coherence filter)
     rounds: int = 0  # regenerations it took
     too_close: list[dict] = field(default_factory=list)  # papers it was pushed away from
     scores: dict[str, float] = field(default_factory=dict)  # calibrated novelty per aspect + overall
     verdict: str = ""
     nearest: dict = field(default_factory=dict)  # {"id", "title", "similarity"}: closest pair paper
     assessment: dict = field(default_factory=dict)  # novelty.Assessment.to_dict()
+    title: str = ""
+    coherence: dict = field(default_factory=dict)  # {"problem", "method"}: cosines the filter passed
 
     def idea(self) -> Idea:
         return Idea(self.problem, self.method, self.findings)
@@ -80,59 +89,86 @@ class IdeasResult:
     inspirations: list[Inspiration]
     ideas: list[GeneratedIdea]  # best first
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+    written: int = 0  # ideas the LLM was asked for, regenerations included
+    dropped: dict[str, int] = field(default_factory=dict)  # LLM ideas not kept, by reason (coherence.REASONS,
+    # "no_reply": no schema-valid JSON in time)
+
+    def sources(self) -> dict[str, int]:
+        return dict(Counter(i.source for i in self.ideas))
 
 
 Stage = Callable[[str, int, int], None]  # (stage, done, total)
 
 # ---------------------------------------------------------------------------------------------
-# prompts and parsing
+# prompts and the JSON the model must write (inference.structured constrained decoding)
 
-SYSTEM = "You propose concrete research ideas. Be brief."
-FORMAT = "Idea {k} [inspiration number] ({p}): Method: <what to do>. Expected: <what it should show>."
+SYSTEM = "You propose concrete research ideas. Be brief and specific."
+# (minLength, maxLength, what the model is told): lengths keep a 135M model's run-on strings short
+FIELDS = {"title": (3, 80, "a short name for the idea"),
+          "problem": (10, 200, "the research problem, in one sentence"),
+          "method": (15, 260, "what to do: the paper's method applied to the problem"),
+          "expected_findings": (10, 200, "what the experiments should show")}
+
+
+def idea_schema(choose: bool = False, probability: bool = False) -> dict:
+    """One idea; `choose` adds the number of the inspiration it uses (first, so the model picks a
+    method before describing it), `probability` the verbalized probability (last)."""
+    props = {"inspiration": {"type": "string", "minLength": 1, "maxLength": 2}} if choose else {}
+    props |= {k: {"type": "string", "minLength": lo, "maxLength": hi, "description": why}
+              for k, (lo, hi, why) in FIELDS.items()}
+    if probability:
+        props["probability"] = {"type": "string", "minLength": 1, "maxLength": 5}
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+def batch_schema(n: int) -> dict:
+    return {"type": "object", "required": ["ideas"], "properties": {"ideas": {
+        "type": "array", "minItems": n, "maxItems": n, "items": idea_schema(choose=True, probability=True)}}}
+
+
+def _method_of(f: Inspiration) -> str:
+    return f.method_sentence or f.title
 
 
 def _listing(inspirations: list[Inspiration]) -> str:
-    return "\n".join(f"[{i + 1}] {f.method_sentence or f.title}"[:300] for i, f in enumerate(inspirations))
+    return "\n".join(f"[{i + 1}] {_method_of(f)}"[:300] for i, f in enumerate(inspirations))
 
 
-def _header(problem: str, constraints: str, inspirations: list[Inspiration]) -> str:
+def _messages(problem: str, constraints: str, methods: str, ask: str) -> list[dict]:
     extra = f"Constraints: {constraints}\n" if constraints.strip() else ""
-    return f"Problem: {problem}\n{extra}Methods from papers:\n{_listing(inspirations)}\n"
-
-
-def _messages(problem: str, constraints: str, inspirations: list[Inspiration], ask: str) -> list[dict]:
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _header(problem, constraints, inspirations) + ask}]
+            {"role": "user", "content": f"Problem: {problem}\n{extra}{methods}\n{ask}"}]
+
+
+_FIELD_NOTE = "Write JSON with: " + "; ".join(f"{k}: {why}" for k, (_, _, why) in FIELDS.items()) + "."
 
 
 def verbalized_prompt(problem: str, constraints: str, inspirations: list[Inspiration], n: int) -> list[dict]:
-    ask = (f"Write {n} different ideas that solve the problem, each using a method from the list, with the "
-           f"probability (0 to 1) of each idea. Include unlikely ideas too. One line per idea:\n"
-           + FORMAT.format(k=1, p="probability"))
-    return _messages(problem, constraints, inspirations, ask)
+    ask = (f"Write {n} different ideas that solve the problem, each using one method from the list "
+           f"(inspiration: its number), with the probability (0 to 1) of each idea. Include unlikely ideas "
+           f"too. {_FIELD_NOTE}")
+    return _messages(problem, constraints, "Methods from papers:\n" + _listing(inspirations), ask)
 
 
-def plain_prompt(problem: str, constraints: str, inspirations: list[Inspiration]) -> list[dict]:
-    ask = ("Write one idea that solves the problem using a method from the list. One line:\n"
-           + FORMAT.format(k=1, p="0.5"))
-    return _messages(problem, constraints, inspirations, ask)
+def plain_prompt(problem: str, constraints: str, inspiration: Inspiration) -> list[dict]:
+    method = f"Method of the paper \"{inspiration.title}\": {_method_of(inspiration)}"[:400]
+    return _messages(problem, constraints, method,
+                     f"Write one idea that solves the problem with this method. {_FIELD_NOTE}")
 
 
 def regenerate_prompt(problem: str, constraints: str, inspirations: list[Inspiration], idea: GeneratedIdea,
                       close_title: str, close_text: str) -> list[dict]:
     ask = (f"This idea already exists: {idea.method}\nIt is too close to the paper \"{close_title}\": "
-           f"{close_text[:300]}\nWrite one different idea with another method from the list. One line:\n"
-           + FORMAT.format(k=1, p="0.5"))
-    return _messages(problem, constraints, inspirations, ask)
+           f"{close_text[:300]}\nWrite one different idea with another method from the list (inspiration: "
+           f"its number). {_FIELD_NOTE}")
+    return _messages(problem, constraints, "Methods from papers:\n" + _listing(inspirations), ask)
 
 
-# "Idea 3 ..." as asked, or the numbered list "3. ..." / "3) ..." the model often writes instead
-_IDEA_SPLIT = re.compile(r"(?:^|\n)\s*(?:\*\*)?\s*(?:Idea\s*\d+|\d+[.)])\s*", re.IGNORECASE)
-_PROB = re.compile(r"\(\s*(?:p(?:robability)?\s*[=:]?\s*)?(\d*\.\d+|\d+(?:\.\d+)?\s*%|[01])\s*\)", re.IGNORECASE)
+_PROB = re.compile(r"(\d*\.\d+|\d+(?:\.\d+)?\s*%|[01])")
 
 
 def _probability(text: str) -> float | None:
-    m = _PROB.search(text)
+    m = _PROB.search(text or "")
     if not m:
         return None
     raw = m.group(1).replace(" ", "")
@@ -140,79 +176,107 @@ def _probability(text: str) -> float | None:
     return value if 0.0 <= value <= 1.0 else None
 
 
-def parse_ideas(text: str, n_inspirations: int) -> list[dict]:
-    """Lenient parse of "Idea k [j] (p): Method: ... Expected: ..." blocks; only inspiration
-    numbers that exist survive, a block without a usable method is dropped."""
-    parts = _IDEA_SPLIT.split("\n" + text)
-    blocks = [b for b in (parts[1:] if len(parts) > 1 else parts) if b.strip()]  # [0]: any preamble
-    out = []
-    for block in blocks:
-        head, _, body = block.partition(":") if re.match(r"^[^:]{0,40}:", block) else ("", "", block)
-        cited = [int(x) - 1 for x in re.findall(r"\[(\d+)\]", block)]
-        method, _, findings = re.split(r"\bMethod\s*:\s*", body, maxsplit=1, flags=re.I)[-1].partition("Expected:")
-        method = re.sub(r"\s+", " ", _PROB.sub("", method)).strip(" .-*")
-        if len(method.split()) < 4:
-            continue
-        out.append({"method": method, "findings": re.sub(r"\s+", " ", findings).strip(" .-*"),
-                    "probability": _probability(head or block),
-                    "inspirations": list(dict.fromkeys(i for i in cited if 0 <= i < n_inspirations))})
-    return out
+def _cited(obj: dict, n_inspirations: int) -> list[int]:
+    """The inspiration number the model chose, as an index; [] when it is not one of the list."""
+    m = re.search(r"\d+", obj.get("inspiration", ""))
+    i = int(m.group()) - 1 if m else -1
+    return [i] if 0 <= i < n_inspirations else []
 
 
 # ---------------------------------------------------------------------------------------------
-# generation
+# generation and the coherence filter
 
 
-def ground(parsed: dict, inspirations: list[Inspiration]) -> list[int]:
-    """Inspiration indices the idea rests on: those it cites, else the one closest to its method."""
-    if parsed["inspirations"]:
-        return parsed["inspirations"]
-    texts = [f.method_sentence or f.title for f in inspirations]
-    vecs = encoder.encode([parsed["method"]] + texts)
-    return [int(np.argmax(vecs[1:] @ vecs[0]))]
+class Writer:
+    """Asks the engine for ideas and keeps those that pass the coherence filter; `dropped` counts
+    the rest by reason ("no_reply": the model gave no schema-valid JSON in time)."""
 
+    def __init__(self, engine, problem: str, constraints: str, inspirations: list[Inspiration], cfg: IdeaConfig):
+        self.engine, self.problem, self.constraints, self.cfg = engine, problem, constraints, cfg
+        self.inspirations = inspirations
+        self.judge = Coherence(problem, [_method_of(f) for f in inspirations], cfg.coherence)
+        self.dropped: Counter = Counter()
+        self.written = 0  # ideas the model wrote (or failed to write), kept or not
 
-def to_idea(parsed: dict, problem: str, inspirations: list[Inspiration], mode: str) -> GeneratedIdea:
-    used = ground(parsed, inspirations)
-    return GeneratedIdea(problem, parsed["method"], parsed["findings"],
-                         parsed["probability"] if mode == "verbalized" else None, [inspirations[i].id for i in used])
+    def ask(self, messages: list[dict], schema: dict, ideas: int, seed: int,
+            deadline: float = float("inf")) -> dict | None:
+        from inference import GenerationError
+        from inference.structured import json_object
+
+        timeout = min(self.cfg.timeout_s * ideas, deadline - time.monotonic())
+        try:
+            return json_object(self.engine, messages, schema, max_new_tokens=self.cfg.tokens_per_idea * ideas,
+                               temperature=self.cfg.temperature, top_p=self.cfg.top_p, seed=seed,
+                               timeout_s=max(timeout, 1e-3))
+        except GenerationError:  # includes the timeout: the caller fills the gap
+            return None
+
+    def accept(self, obj: dict, cited: list[int], probability: float | None) -> GeneratedIdea | None:
+        self.written += 1
+        fields = [obj["problem"].strip(), obj["method"].strip(), obj["expected_findings"].strip()]
+        verdict = self.judge.judge(*fields, cited)
+        if verdict.reason:
+            self.dropped[verdict.reason] += 1
+            return None
+        self.judge.keep(verdict)
+        return GeneratedIdea(*fields, probability, [self.inspirations[verdict.inspiration].id],
+                             title=obj["title"].strip(), coherence=verdict.scores())
+
+    def failed(self, ideas: int) -> None:
+        self.written += ideas
+        self.dropped["no_reply"] += ideas
+
+    def verbalized(self, want: int, seed: int, deadline: float) -> list[GeneratedIdea]:
+        obj = self.ask(verbalized_prompt(self.problem, self.constraints, self.inspirations, want),
+                       batch_schema(want), want, seed, deadline)
+        if obj is None:
+            self.failed(want)
+            return []
+        found = [self.accept(o, _cited(o, len(self.inspirations)), _probability(o["probability"]))
+                 for o in obj["ideas"]]
+        return [g for g in found if g]
+
+    def plain(self, k: int, seed: int, deadline: float) -> list[GeneratedIdea]:
+        """One idea from inspiration k (round robin, so a retry tries another method)."""
+        j = k % len(self.inspirations)
+        obj = self.ask(plain_prompt(self.problem, self.constraints, self.inspirations[j]), idea_schema(), 1, seed,
+                       deadline)
+        if obj is None:
+            self.failed(1)
+            return []
+        found = self.accept(obj, [j], None)
+        return [found] if found else []
 
 
 def template_idea(problem: str, inspiration: Inspiration) -> GeneratedIdea:
     method = f"Adapt the method of \"{inspiration.title}\" to this problem: {inspiration.method_sentence}".strip()
-    return GeneratedIdea(problem, method, "", None, [inspiration.id], source="template")
-
-
-def _chat(engine, messages: list[dict], tokens: int, cfg: IdeaConfig, seed: int) -> str:
-    from inference import GenerationError
-
-    try:
-        return engine.chat(messages, max_new_tokens=tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-                           seed=seed, timeout_s=cfg.timeout_s)
-    except GenerationError:  # includes the timeout: the caller fills the gap
-        return ""
+    # no findings: a generic sentence would sit far from every paper and so score as novel
+    return GeneratedIdea(problem, method, "", None, [inspiration.id], source="template",
+                         title=f"{inspiration.title} for this problem"[:FIELDS["title"][1]])
 
 
 def sample_ideas(engine, problem: str, constraints: str, inspirations: list[Inspiration], n: int,
-                 cfg: IdeaConfig) -> list[GeneratedIdea]:
-    """n ideas from the model: verbalized (n per request, with probabilities) or plain (one per
-    request), topped up by `attempts` extra requests, then by templates."""
+                 cfg: IdeaConfig, writer: Writer | None = None) -> list[GeneratedIdea]:
+    """n ideas: from the model (verbalized: n per request, with probabilities; plain: one per
+    request), those that pass the coherence filter, topped up by `attempts` extra requests within
+    budget_s, then by templates over the inspirations."""
+    writer = writer or Writer(engine, problem, constraints, inspirations, cfg)
     ideas: list[GeneratedIdea] = []
-    requests = 0
+    requests, deadline = 0, time.monotonic() + cfg.budget_s
     budget = (1 + cfg.attempts) if cfg.mode == "verbalized" else n * (1 + cfg.attempts)
-    while len(ideas) < n and requests < budget:
-        want = n - len(ideas)
-        if cfg.mode == "verbalized":
-            text = _chat(engine, verbalized_prompt(problem, constraints, inspirations, want),
-                         cfg.tokens_per_idea * want, cfg, cfg.seed + requests)
-        else:
-            text = _chat(engine, plain_prompt(problem, constraints, inspirations), cfg.tokens_per_idea, cfg,
-                         cfg.seed + requests)
-        parsed = parse_ideas(text, len(inspirations))[:want if cfg.mode == "verbalized" else 1]
-        ideas += [to_idea(p, problem, inspirations, cfg.mode) for p in parsed]
+    while len(ideas) < n and requests < budget and time.monotonic() < deadline:
+        seed = cfg.seed + requests
+        ask = writer.verbalized if cfg.mode == "verbalized" else writer.plain
+        got = ask(n - len(ideas) if cfg.mode == "verbalized" else requests, seed, deadline)
+        ideas += got[:n - len(ideas)]
         requests += 1
-    for i in range(len(ideas), n):
-        ideas.append(template_idea(problem, inspirations[i % len(inspirations)]))
+    used = {i for idea in ideas for i in idea.inspirations}
+    spare = [f for f in inspirations if f.id not in used] or inspirations  # methods no idea uses yet first
+    for k in range(n - len(ideas)):
+        idea = template_idea(problem, spare[k % len(spare)])
+        at = inspirations.index(spare[k % len(spare)])
+        idea.coherence = writer.judge.judge(idea.problem, idea.method, "", [at]).scores()
+        ideas.append(idea)
     return ideas
 
 
@@ -226,28 +290,29 @@ def score(corpus, idea: GeneratedIdea) -> None:
                     "similarity": round(top.similarity, 4)}
 
 
-def push_away(engine, corpus, idea: GeneratedIdea, problem: str, constraints: str,
-              inspirations: list[Inspiration], cfg: IdeaConfig, seed: int) -> GeneratedIdea:
-    """SciMON's loop: while the nearest paper is too close, show it and ask for another idea."""
+def push_away(writer: Writer, corpus, idea: GeneratedIdea, seed: int) -> GeneratedIdea:
+    """SciMON's loop: while the nearest paper is too close, show it and ask for another idea; a
+    new idea replaces the old only when it passes the coherence filter."""
+    cfg, inspirations = writer.cfg, writer.inspirations
     while idea.nearest["similarity"] > cfg.too_close and idea.rounds < cfg.max_rounds:
         close = dict(idea.nearest)
         sentences = corpus.sentences_of([close["id"]]).get(close["id"], [])
         close_text = " ".join(t for t, a in sentences if a == "method") or " ".join(t for t, _ in sentences)
-        text = _chat(engine, regenerate_prompt(problem, constraints, inspirations, idea, close["title"], close_text),
-                     cfg.tokens_per_idea, cfg, seed + 1000 * (idea.rounds + 1))
-        parsed = parse_ideas(text, len(inspirations))[:1]
+        prompt = regenerate_prompt(writer.problem, writer.constraints, inspirations, idea, close["title"], close_text)
+        obj = writer.ask(prompt, idea_schema(choose=True), 1, seed + 1000 * (idea.rounds + 1))
+        fresh = writer.accept(obj, _cited(obj, len(inspirations)), idea.probability) if obj else writer.failed(1)
         history = idea.too_close + [close]
-        if parsed:
-            fresh = to_idea(parsed[0], problem, inspirations, cfg.mode)
-            fresh.probability = fresh.probability if fresh.probability is not None else idea.probability
+        if fresh:
             idea = fresh
+            score(corpus, idea)
         idea.rounds, idea.too_close = len(history), history
-        score(corpus, idea)
     return idea
 
 
 def rank(ideas: list[GeneratedIdea], too_close: float) -> list[GeneratedIdea]:
-    """Ideas clear of existing papers first, then by calibrated novelty (overall, then method)."""
+    """Ideas clear of existing papers first, then by calibrated novelty (overall, then method).
+    Only ideas that passed the coherence filter (or templates) get here, so distance from the
+    corpus is not won by text that is about nothing."""
     return sorted(ideas, key=lambda i: (i.nearest.get("similarity", 0) > too_close,
                                         -i.scores.get("overall", 0), -i.scores.get("method", 0)))
 
@@ -276,15 +341,17 @@ def generate(corpus, problem: str, *, n: int | None = None, constraints: str = "
         f.title = titles.get(f.id, f.title)
     t = _lap(timings, "inspiring", t)
     on_stage("generating", 0, n)
-    ideas = sample_ideas(engine, problem, constraints, inspirations, n, cfg)
+    writer = Writer(engine, problem, constraints, inspirations, cfg)
+    ideas = sample_ideas(engine, problem, constraints, inspirations, n, cfg, writer)
     t = _lap(timings, "generating", t)
     for i, idea in enumerate(ideas):
         on_stage("assessing", i, n)
         score(corpus, idea)
-        ideas[i] = push_away(engine, corpus, idea, problem, constraints, inspirations, cfg, cfg.seed + i)
+        ideas[i] = push_away(writer, corpus, idea, cfg.seed + i)
     _lap(timings, "assessing", t)
     on_stage("ranking", n, n)
-    return IdeasResult(problem, constraints, inspirations, rank(ideas, cfg.too_close), timings)
+    return IdeasResult(problem, constraints, inspirations, rank(ideas, cfg.too_close), timings,
+                       written=writer.written, dropped=dict(writer.dropped))
 
 
 def _lap(timings: dict, stage: str, since: float) -> float:

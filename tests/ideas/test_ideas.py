@@ -1,35 +1,83 @@
-"""Idea generation on a real small index with LLM stand-ins: grounding, novelty, regeneration."""
+"""Idea generation on a real small index with LLM stand-ins: structure, the coherence filter,
+grounding, novelty, regeneration."""
+import re
+
+import jsonschema_rs
+
 from discovery import ideas
-from discovery.ideas import IdeaConfig, parse_ideas
+from discovery.ideas import IdeaConfig, batch_schema, idea_schema
 from inference import load_engine
 
 from tests.conftest import aspect_text
 from tests.fakes import ScriptedEngine
 
 PROBLEM = "Large language models are too big to run on a single consumer GPU."
-VS_REPLY = """Here are ideas.
-Idea 1 [2] (0.45): Method: Quantize the weights to 4 bits with learned rounding. Expected: Half the memory.
-Idea 2 [9] (30%): Method: Distil the model into a smaller student with the same tokenizer. Expected: 3x faster.
-Idea 3 [1][3] (0.1): Method: Offload rarely used experts to the CPU and stream them. Expected: fits in 8 GB.
-Idea 4: ok."""
+RESTATED = "Large language models need more memory than one consumer GPU has."
+FILLER = {"title": "Ideas", "problem": "I'm happy to showcase any ideas you have in mind.",
+          "method": "I'm happy to help with your research, just ask me anything.",
+          "expected_findings": "Let me know if you need more ideas."}
+INVENTED = {"title": "HyperNova-X", "problem": RESTATED,
+            "method": "The HyperNova-X framework (Dri-1) achieves quantum synergy through holistic paradigm alignment.",
+            "expected_findings": "HyperNova-X will revolutionize the field."}
 
 
-def test_it_parses_verbalized_ideas_with_probabilities_and_valid_citations_only():
-    parsed = parse_ideas(VS_REPLY, n_inspirations=3)
-    assert [p["probability"] for p in parsed] == [0.45, 0.3, 0.1]
-    assert [p["inspirations"] for p in parsed] == [[1], [], [0, 2]]
-    assert parsed[0]["method"] == "Quantize the weights to 4 bits with learned rounding"
-    assert parsed[2]["findings"] == "fits in 8 GB"
+class JsonEngine:
+    """Answers chat_json() with objects built by `reply(listing, schema)` from the methods the
+    prompt lists ("[k] ..." or the one paper's method); records prompts and schemas."""
+    name = "json"
+
+    def __init__(self, reply):
+        self.reply, self.prompts, self.schemas = reply, [], []
+
+    def chat_json(self, messages, schema, **kw) -> dict:
+        text = messages[-1]["content"]
+        self.prompts.append(text)
+        self.schemas.append(schema)
+        listing = re.findall(r"^\[\d+\] (.*)$", text, re.M) or re.findall(r'^Method of the paper "[^"]*": (.*)$', text, re.M)
+        obj = self.reply(listing, schema)
+        assert jsonschema_rs.validator_for(schema).is_valid(obj), obj  # what constrained decoding guarantees
+        return obj
 
 
-def test_it_parses_the_numbered_list_the_model_often_writes_instead():
-    reply = ("The most popular ideas were:\n\n1. Implementing concept comparison in two stages (probability: 1.0)\n"
-             "2) Normalizing images with different features [3] (probability: 0.7)\n3. Too short (0.1)")
-    parsed = parse_ideas(reply, n_inspirations=3)
-    assert [p["method"] for p in parsed] == ["Implementing concept comparison in two stages",
-                                             "Normalizing images with different features [3]"]
-    assert [p["probability"] for p in parsed] == [1.0, 0.7]
-    assert parsed[1]["inspirations"] == [2]
+def on_topic(method: str, k: int) -> dict:
+    return {"inspiration": str(k), "title": f"Idea from method {k}", "problem": RESTATED,
+            "method": f"Apply this to running large language models on one GPU: {method}"[:260],
+            "expected_findings": "The model fits in the memory of one consumer GPU.", "probability": "0.4"}
+
+
+def batch(items):
+    def reply(listing, schema):
+        n = schema["properties"]["ideas"]["minItems"]
+        return {"ideas": [items[i % len(items)](listing) for i in range(n)]}
+    return reply
+
+
+def test_it_asks_for_every_field_of_an_idea_and_requires_them():
+    for schema in (idea_schema(), batch_schema(3)["properties"]["ideas"]["items"]):
+        assert {"title", "problem", "method", "expected_findings"} <= set(schema["required"])
+        assert all(schema["properties"][k]["minLength"] >= 3 for k in ("title", "problem", "method"))
+    assert batch_schema(3)["properties"]["ideas"]["minItems"] == batch_schema(3)["properties"]["ideas"]["maxItems"] == 3
+
+
+def test_it_keeps_coherent_ideas_and_drops_filler_and_invented_methods_before_ranking(store):
+    engine = JsonEngine(batch([lambda m: on_topic(m[1], 2), lambda m: dict(FILLER, inspiration="1", probability="0.9"),
+                               lambda m: dict(INVENTED, inspiration="3", probability="0.9")]))
+    result = ideas.generate(store, PROBLEM, n=3, engine=engine, cfg=IdeaConfig(n=3, attempts=0, max_rounds=0))
+    llm = [i for i in result.ideas if i.source == "llm"]
+    assert len(llm) == 1 and llm[0].method.startswith("Apply this") and llm[0].title == "Idea from method 2"
+    assert llm[0].inspirations == [result.inspirations[1].id] and llm[0].probability == 0.4
+    assert llm[0].findings and llm[0].coherence["method"] >= IdeaConfig().coherence.method_min
+    assert result.dropped == {"filler": 1, "off_method": 1} and result.written == 3
+    assert result.sources() == {"llm": 1, "template": 2}
+    assert all("HyperNova" not in i.method and "happy" not in i.method for i in result.ideas)
+
+
+def test_it_drops_a_repeated_idea_and_holds_an_uncited_one_to_its_closest_method(store):
+    engine = JsonEngine(batch([lambda m: dict(on_topic(m[0], 1), inspiration="99")]))
+    result = ideas.generate(store, PROBLEM, n=3, engine=engine, cfg=IdeaConfig(n=3, attempts=0, max_rounds=0))
+    assert result.dropped == {"duplicate": 2} and result.sources() == {"llm": 1, "template": 2}
+    kept = next(i for i in result.ideas if i.source == "llm")
+    assert kept.inspirations == [result.inspirations[0].id]
 
 
 def test_it_gives_every_idea_inspirations_and_novelty_scores(store):
@@ -39,37 +87,55 @@ def test_it_gives_every_idea_inspirations_and_novelty_scores(store):
     for idea in result.ideas:
         assert idea.inspirations and set(idea.inspirations) <= inspiring
         assert 0.0 <= idea.scores["overall"] <= 1.0 and idea.verdict
-        assert idea.nearest["id"] in store.papers
+        assert idea.nearest["id"] in store.papers and idea.coherence
     overall = [i.scores["overall"] for i in result.ideas if i.nearest["similarity"] <= IdeaConfig.too_close]
     assert overall == sorted(overall, reverse=True)
+    assert result.dropped.get("off_problem", 0) >= 1  # the stub's strings ("stub-1a2b...") are about nothing
 
 
-def test_it_grounds_model_ideas_in_the_inspirations_they_cite(store):
-    result = ideas.generate(store, PROBLEM, n=3, engine=ScriptedEngine([VS_REPLY]))
-    by_method = {i.method: i for i in result.ideas}
-    ids = [f.id for f in result.inspirations]
-    assert by_method["Quantize the weights to 4 bits with learned rounding"].inspirations == [ids[1]]
-    assert by_method["Quantize the weights to 4 bits with learned rounding"].probability == 0.45
-    assert len(by_method["Distil the model into a smaller student with the same tokenizer"].inspirations) == 1
+def test_it_asks_one_inspiration_at_a_time_in_plain_mode(store):
+    engine = JsonEngine(lambda listing, schema: on_topic(listing[0], 1))
+    result = ideas.generate(store, PROBLEM, n=2, engine=engine, cfg=IdeaConfig(n=2, mode="plain", max_rounds=0))
+    assert [i.source for i in result.ideas] == ["llm", "llm"]
+    assert sorted(i.inspirations[0] for i in result.ideas) == sorted(f.id for f in result.inspirations[:2])
+    assert all(s == idea_schema() for s in engine.schemas) and result.ideas[0].probability is None
 
 
 def test_it_fills_ideas_the_model_failed_to_write_from_inspirations(store):
-    result = ideas.generate(store, PROBLEM, n=2, engine=ScriptedEngine(["..."]))
+    result = ideas.generate(store, PROBLEM, n=2, engine=ScriptedEngine(["..."]))  # no JSON at all
     assert [i.source for i in result.ideas] == ["template", "template"]
     assert all(i.inspirations and "overall" in i.scores for i in result.ideas)
+    assert len({i.inspirations[0] for i in result.ideas}) == 2
+    assert result.dropped == {"no_reply": result.written} and result.written >= 2
 
 
 def test_it_regenerates_an_idea_that_copies_a_corpus_paper(store):
     iid, row = next((i, r) for i, r in sorted(store.papers.items())
                     if aspect_text(r, "problem") and len(aspect_text(r, "method").split()) > 15)
-    copy = f"Idea 1 [1] (0.5): Method: {aspect_text(row, 'method')} Expected: {aspect_text(row, 'findings')}"
-    fresh = ("Idea 1 [2] (0.2): Method: Grow tomatoes under red light in a greenhouse and count the fruit. "
-             "Expected: more fruit.")
-    engine = ScriptedEngine([copy, fresh])
+    copy = {"inspiration": "1", "title": "Copy", "problem": aspect_text(row, "problem")[:200],
+            "method": aspect_text(row, "method")[:260], "expected_findings": aspect_text(row, "findings")[:200]
+            or "The same results.", "probability": "0.5"}
+    replies = []
+
+    def reply(listing, schema):
+        replies.append(schema)
+        if len(replies) == 1:
+            return {"ideas": [copy]}
+        fresh = next(m for m in listing if m[:40] not in copy["method"])
+        k = listing.index(fresh) + 1
+        return {"inspiration": str(k), "title": "Another method", "problem": copy["problem"],
+                "method": f"Instead, {fresh}"[:260], "expected_findings": "A different result."}
+
+    engine = JsonEngine(reply)
     result = ideas.generate(store, aspect_text(row, "problem"), n=1, engine=engine, cfg=IdeaConfig(n=1))
     idea = result.ideas[0]
-    assert idea.rounds == 1
+    assert idea.rounds >= 1
     assert idea.too_close[0]["id"] == iid and idea.too_close[0]["similarity"] > IdeaConfig.too_close
     assert row["title"] in engine.prompts[1]
-    assert idea.method.startswith("Grow tomatoes")
-    assert idea.nearest["similarity"] <= IdeaConfig.too_close
+    assert idea.method.startswith("Instead,") and idea.source == "llm"
+
+
+def test_it_fills_from_templates_once_the_run_has_spent_its_llm_budget(store):
+    engine = JsonEngine(batch([lambda m: on_topic(m[1], 2)]))
+    result = ideas.generate(store, PROBLEM, n=2, engine=engine, cfg=IdeaConfig(n=2, budget_s=0.0, max_rounds=0))
+    assert engine.prompts == [] and result.sources() == {"template": 2} and result.written == 0
