@@ -1,6 +1,5 @@
 """Constrained JSON decoding (inference.structured.json_object) over a step model that wants to
 break the JSON: every reply parses, keeps the schema's keys in order and its maxLength."""
-import json
 import threading
 
 import jsonschema_rs
