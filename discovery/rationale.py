@@ -5,6 +5,14 @@ a citation outside the list (or any other bracketed token) is removed, and a tex
 valid sentence is regenerated with another seed. If the LLM fails, times out or keeps producing
 nothing usable, the report carries a deterministic summary built from the assessment, and says so.
 
+Then every sentence is checked for grounding (discovery.grounding): each [n] must be supported
+by paper n's own sentences, its numbers and names must be in its sources, a quoted title must be
+a cited paper's, and it must agree with the verdict. Failing sentences are dropped; when fewer
+than `min_sentences` pass (or none cites a paper), the next attempt runs, and in the end the
+rationale is *extractive*: the evidence papers' closest sentences, quoted, each with its [n].
+The report says which one it shows (`source`: "llm", "extractive", or "summary" when no
+sentences of the evidence are at hand).
+
 The default model (SmolLM2-135M-Instruct, Int8) is small: the prompt is short and structured,
 and its output is treated as untrusted text (templates escape it; it is truncated and checked).
 """
@@ -14,8 +22,8 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from discovery import ASPECTS
-from discovery.novelty import Assessment
+from discovery import ASPECTS, grounding
+from discovery.novelty import Assessment, SentencesOf
 
 BRACKET = re.compile(r"\[([^\[\]]*)\]")
 CITATION_LIST = re.compile(r"\s*\d+(\s*[,;]\s*\d+)*\s*")
@@ -31,17 +39,20 @@ class RationaleConfig:
     max_chars: int = 1200  # longer output is cut at a sentence end
     title_chars: int = 80  # evidence titles are cut to keep the prompt short
     prompt_k: int = 2  # evidence papers per aspect listed in the prompt: prefill time grows with it
+    min_sentences: int = 2  # grounded sentences an LLM rationale needs to be shown
+    quote_chars: int = 220  # an evidence sentence quoted in the prompt or the extractive rationale
 
 
 @dataclass
 class Rationale:
     text: str
-    source: str  # "llm" or "summary"
+    source: str  # "llm", "extractive" (quoted evidence) or "summary" (no evidence text at hand)
     cited: list[int]  # paper ids cited in `text`, in [n] order of first citation
     note: str = ""  # why the summary was used, or what was removed from the LLM's text
     removed: int = 0  # invalid citations removed from the LLM's text
     attempts: int = 0
     raw: list[str] = field(default_factory=list)  # the LLM's unchecked outputs, for audit
+    dropped: list[dict] = field(default_factory=list)  # {"sentence", "reasons"}: failed the grounding checks
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,8 +119,11 @@ def given_aspects(assessment: Assessment) -> list[str]:
 def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> list[dict]:
     numbers = evidence_numbers(assessment)
     shown = {e.id for group in assessment.evidence.values() for e in group[:cfg.prompt_k]}
-    # one line, not a list: the 135M model otherwise copies the list back instead of explaining
+    said = _best_sentences(assessment)
+    # one line, not a list: the 135M model otherwise copies the list back instead of explaining;
+    # each paper's closest sentence gives it something true to say about the paper
     listing = "; ".join(f"[{n}] \"{_plain(titles.get(pid, 'paper %d' % pid))[:cfg.title_chars]}\""
+                        + (f" says: {_plain(said[pid])[:cfg.quote_chars]}" if pid in said else "")
                         for n, pid in numbers.items() if pid in shown)
     idea = assessment.idea
     scores = ", ".join(f"{a} {assessment.scores[a]:.2f}" for a in given_aspects(assessment))
@@ -124,6 +138,50 @@ def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig)
 def _plain(title: str) -> str:
     """Brackets in a title ("[Re] ...") would read as citations."""
     return title.replace("[", "(").replace("]", ")")
+
+
+def _best_sentences(assessment: Assessment) -> dict[int, str]:
+    """Paper id -> its sentence closest to the idea (the first aspect's that has one)."""
+    out: dict[int, str] = {}
+    for group in assessment.evidence.values():
+        for e in group:
+            if e.sentences and e.id not in out:
+                out[e.id] = e.sentences[0]
+    return out
+
+
+def sources(assessment: Assessment, titles: dict[int, str], sentences_of: SentencesOf | None) -> dict[int, grounding.Source]:
+    """[n] -> what a citation of n may rest on: the paper's indexed sentences when at hand, else
+    the evidence sentences attached to the assessment, and its title."""
+    numbers = evidence_numbers(assessment)
+    stored = sentences_of(list(numbers.values())) if sentences_of else {}
+    attached: dict[int, list[str]] = {}
+    for group in assessment.evidence.values():
+        for e in group:
+            attached.setdefault(e.id, [])
+            attached[e.id] += [t for t in e.sentences if t not in attached[e.id]]
+    return {n: grounding.Source(titles.get(pid, ""), [t for t, _ in stored.get(pid, [])] or attached.get(pid, []))
+            for n, pid in numbers.items()}
+
+
+def extractive(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> str:
+    """The verdict, then per given aspect the closest paper's closest sentence, quoted and cited:
+    true by construction. Without evidence sentences, the similarity summary."""
+    if not _best_sentences(assessment):
+        return summary(assessment, titles)
+    numbers = {pid: n for n, pid in evidence_numbers(assessment).items()}
+    parts, quoted = [f"Verdict: {assessment.verdict_label}."], set()
+    for aspect in given_aspects(assessment):
+        top = next((e for e in assessment.evidence[aspect] if e.sentences), None)
+        if top is None or (top.id, top.sentences[0]) in quoted:
+            continue
+        quoted.add((top.id, top.sentences[0]))
+        title = _plain(titles.get(top.id, f"paper {top.id}"))[:cfg.title_chars]
+        parts.append(f"{aspect.capitalize()} (novelty {assessment.scores[aspect]:.2f}): the closest paper, "
+                     f"\"{title}\" [{numbers[top.id]}], says: \u201c{_cut(top.sentences[0], cfg.quote_chars)}\u201d")
+    if assessment.overlapping:
+        parts.append(f"The verdict rests on {''.join(f'[{numbers[p]}]' for p in assessment.overlapping)}.")
+    return " ".join(parts)
 
 
 def summary(assessment: Assessment, titles: dict[int, str]) -> str:
@@ -160,12 +218,21 @@ def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int, tim
         return partial[:end + 1], f"the LLM timed out after {timeout_s:.0f} s; its text was cut"
 
 
+def grounded(text: str, assessment: Assessment, srcs: dict[int, grounding.Source]) -> tuple[str, list[dict]]:
+    """(the sentences of `text` that pass every grounding check, joined; the dropped ones)."""
+    checks = grounding.check(text, srcs, assessment.idea.text(), assessment.verdict)
+    kept = [c.sentence for c in checks if c.ok]
+    return " ".join(kept), [{"sentence": c.sentence, "reasons": c.reasons} for c in checks if not c.ok]
+
+
 def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: RationaleConfig | None = None,
-          seed: int = 0) -> Rationale:
-    """An LLM rationale whose citations are all valid, or the deterministic summary."""
+          seed: int = 0, sentences_of: SentencesOf | None = None) -> Rationale:
+    """An LLM rationale whose citations are valid and whose sentences are grounded, or the
+    extractive one."""
     cfg = cfg or RationaleConfig()
     numbers = evidence_numbers(assessment)
-    raw, removed_total, failure = [], 0, "the LLM produced no usable text"
+    srcs = None
+    raw, dropped, removed_total, failure = [], [], 0, "the LLM produced no usable text"
     deadline = time.monotonic() + cfg.budget_s
     for attempt in range(cfg.attempts):
         timeout_s = deadline - time.monotonic()
@@ -184,12 +251,18 @@ def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: R
         raw.append(text)
         cleaned, removed = check_citations(_cut(drop_listing(text).strip(), cfg.max_chars), numbers)
         removed_total += removed
-        if len(re.findall(r"[A-Za-z]{3,}", cleaned)) >= 5:
-            notes = [note] + ([f"{removed} invalid citation(s) removed"] if removed else [])
-            return Rationale(cleaned, "llm", [numbers[n] for n in cited_numbers(cleaned)],
-                             "; ".join(n for n in notes if n), removed, attempt + 1, raw)
-        if note:
-            failure = note
-    text = summary(assessment, titles)
-    return Rationale(text, "summary", [numbers[n] for n in cited_numbers(text)],
-                     f"Deterministic summary: {failure}.", removed_total, len(raw), raw)
+        srcs = srcs if srcs is not None else sources(assessment, titles, sentences_of)
+        kept, failed = grounded(cleaned, assessment, srcs)
+        dropped += failed
+        if len(grounding.split(kept)) >= cfg.min_sentences and cited_numbers(kept):
+            notes = [note] + ([f"{removed} invalid citation(s) removed"] if removed else []) + \
+                    ([f"{len(failed)} sentence(s) that failed the grounding checks removed"] if failed else [])
+            return Rationale(kept, "llm", [numbers[n] for n in cited_numbers(kept)],
+                             "; ".join(n for n in notes if n), removed, attempt + 1, raw, dropped)
+        failure = note or (f"{len(failed)} of its sentences failed the grounding checks" if failed
+                           else failure)
+    text = extractive(assessment, titles, cfg)
+    source = "extractive" if _best_sentences(assessment) else "summary"
+    shown = "the evidence papers' closest sentences" if source == "extractive" else "a deterministic summary"
+    return Rationale(text, source, [numbers[n] for n in cited_numbers(text)],
+                     f"Shows {shown}: {failure}.", removed_total, len(raw), raw, dropped)

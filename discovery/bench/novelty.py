@@ -87,7 +87,8 @@ def one_report(store, texts, raw: dict, rep: int, with_llm: bool) -> tuple[dict[
     result = novelty.assess(store.index_set, idea, store.calibration,
                             sentences_of=texts.sentences_of if texts else None)
     t2 = time.perf_counter()
-    written = rationale.write(result, texts.titles(result.cited_ids()) if texts else {}, seed=rep) if with_llm else None
+    written = rationale.write(result, texts.titles(result.cited_ids()) if texts else {}, seed=rep,
+                              sentences_of=texts.sentences_of if texts else None) if with_llm else None
     t3 = time.perf_counter()
     q = novelty.idea_vectors(idea)  # again, untimed, for the exhaustive baseline
     stages = {"splitting": (t1 - t0) * 1000, "retrieving": result.timings["retrieving"],
@@ -120,27 +121,38 @@ def bench_reports(store, texts, reps: int, with_llm: bool) -> None:
     print(f"top-1 evidence per aspect, product retrieval vs exhaustive scan: {np.mean(recall):.3f} agreement")
 
 
-def bench_rationales(store, count: int) -> None:
-    """Generate `count` rationales with the configured LLM (LLM_BACKEND, default int8)."""
-    from discovery import novelty, rationale
+def bench_rationales(store, texts, count: int) -> None:
+    """Generate `count` rationales with the configured LLM (LLM_BACKEND, default int8); count the
+    invalid citations and the saved sentences that fail a grounding check (target 0 of both)."""
+    from discovery import grounding, novelty, rationale
 
+    sentences_of = texts.sentences_of if texts else None
     results = []
     for raw in IDEAS:
         idea = novelty.split_idea(raw["text"]) if "text" in raw else novelty.Idea(**raw)
-        results.append(novelty.assess(store.index_set, idea, store.calibration))
-    raw_bad = saved_bad = llm = 0
+        results.append(novelty.assess(store.index_set, idea, store.calibration, sentences_of=sentences_of))
+    raw_bad = saved_bad = llm = ungrounded = saved_sentences = dropped = 0
     started = time.perf_counter()
     for i in range(count):
         result = results[i % len(results)]
         numbers = rationale.evidence_numbers(result)
-        written = rationale.write(result, store.titles(result.cited_ids()), seed=i)
+        titles = (texts or store).titles(result.cited_ids())
+        written = rationale.write(result, titles, seed=i, sentences_of=sentences_of)
         raw_bad += sum(len(rationale.invalid_citations(text, numbers)) for text in written.raw)
         saved_bad += len(rationale.invalid_citations(written.text, numbers))
-        llm += written.source == "llm"
+        dropped += len(written.dropped)
+        if written.source == "llm":
+            llm += 1
+            checks = grounding.check(written.text, rationale.sources(result, titles, sentences_of),
+                                     result.idea.text(), result.verdict)
+            saved_sentences += len(checks)
+            ungrounded += sum(not c.ok for c in checks)
         if (i + 1) % 10 == 0:
             print(f"  {i + 1}/{count} reports, {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"\nrationales: {count} generated, {llm} by the LLM, {count - llm} deterministic summaries")
+    print(f"\nrationales: {count} generated, {llm} shown as written by the LLM, {count - llm} extractive or summary")
     print(f"invalid citations: raw LLM output {raw_bad}   saved reports {saved_bad}   (target 0 saved)")
+    print(f"grounding: {dropped} LLM sentences dropped; saved LLM sentences {saved_sentences}, of which failing a "
+          f"check {ungrounded}   (target 0)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"paper texts: {'site database ' + str(args.db) if args.db else 'papers file' if texts else 'none (no learned scorer)'}")
     bench_reports(store, texts, args.reps, not args.no_llm)
     if args.rationale:
-        bench_rationales(store, args.rationale)
+        bench_rationales(store, texts, args.rationale)
     print(f"load average at the end: {load_avg()}")
     return 0
 

@@ -91,7 +91,7 @@ def novelty_handler(store, k: int, with_rationale: bool):
                                 for e in group] for a, group in result.evidence.items()},
                "overlapping": [store.external_id(i) for i in result.overlapping]}
         if with_rationale:
-            written = rationale.write(result, store.titles(result.cited_ids()))
+            written = rationale.write(result, store.titles(result.cited_ids()), sentences_of=store.sentences_of)
             numbers = rationale.evidence_numbers(result)
             out["rationale"] = {"text": written.text, "source": written.source, "note": written.note,
                                 "citations": {n: store.external_id(pid) for n, pid in numbers.items()}}

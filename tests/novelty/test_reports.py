@@ -64,11 +64,22 @@ def test_it_splits_free_text_in_the_job_when_the_fields_are_empty(corpus, llm, a
     assert report.problem and report.method
 
 
-def test_it_completes_with_the_deterministic_summary_when_the_llm_fails(corpus, llm, alice):
+def test_it_completes_with_the_evidence_quoted_when_the_llm_fails(corpus, llm, alice):
     llm(TimeoutError("took too long"))
     report = run_report(alice)
-    assert report.status == JobStatus.DONE and report.rationale["source"] == "summary"
-    assert "Deterministic summary" in report.rationale["note"]
+    assert report.status == JobStatus.DONE and report.rationale["source"] == "extractive"
+    assert "closest sentences" in report.rationale["note"]
+    assert "We propose a message passing graph network" in report.rationale["text"]
+
+
+def test_it_keeps_only_the_grounded_sentences_of_the_llm(corpus, llm, alice):
+    llm("We propose a message passing graph network [1]. The 2021 Zorblat Institute found it useless [1]. "
+        "Predicting molecular properties is expensive [1].")
+    report = run_report(alice)
+    assert report.rationale["source"] == "llm", report.rationale
+    assert "Zorblat" not in report.rationale["text"] and "message passing" in report.rationale["text"]
+    assert report.rationale["dropped"][0]["sentence"].startswith("The 2021 Zorblat")
+    assert "failed the grounding checks" in report.rationale["note"]
 
 
 def test_it_marks_the_report_failed_at_the_time_limit(corpus, llm, alice, monkeypatch):
@@ -113,6 +124,7 @@ def test_the_form_splits_free_text_for_correction_then_queues_the_report(corpus,
 
 
 def test_the_report_page_shows_verdict_scores_evidence_and_escapes_everything(corpus, llm, client, alice):
+    llm("We study <script>window.pwned=1</script> injection [1]. We propose <img src=x onerror=1> sanitisation [1].")
     report = run_report(alice, problem="We study <script>window.pwned=1</script> injection",
                         method="We propose <img src=x onerror=1> sanitisation", findings="")
     client.force_login(alice)
@@ -120,7 +132,9 @@ def test_the_report_page_shows_verdict_scores_evidence_and_escapes_everything(co
     assert "Verdict:" in html and 'class="chart"' in html
     assert f'href="/papers/{corpus[5].pk}/"' in html
     assert "<script>window.pwned" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;window.pwned=1&lt;/script&gt; The problem" in html  # the LLM's text, escaped
+    assert report.rationale["source"] == "llm", report.rationale  # grounded in the hostile paper's own sentences
+    shown = html.split('<p id="rationale">')[1].split("</p>")[0]
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt; injection [" in shown  # the LLM's text, escaped
     assert "Hostile <b>markup</b>" not in html
 
 
@@ -209,11 +223,17 @@ def test_the_list_shows_readable_verdicts_and_tells_same_problem_reports_apart(c
 
 
 def test_references_are_numbered_in_reading_order_and_keep_their_papers(corpus, llm, client, alice):
-    llm("The method is already known [3]. The problem is studied in [1] and in [2] as well, so little is new.")
-    report = run_report(alice)
-    evidence = report.assessment["evidence"]  # groups in written order: jsonb does not keep key order
+    from webapp.papers.models import Paper
+
+    llm(TimeoutError("a first run only to learn the stored numbering"))
+    first = run_report(alice)
+    evidence = first.assessment["evidence"]  # groups in written order: jsonb does not keep key order
     stored = [e["id"] for g in (*ASPECTS, COMBO) for e in evidence.get(g, [])]
     stored = list(dict.fromkeys(stored))  # stored [n] -> stored[n - 1]
+    said = [Paper.objects.get(pk=pk).abstract.split(". ")[0] for pk in stored[:3]]  # true sentences of each
+    llm(f"{said[2]} [3]. {said[0]} [1]. {said[1]} [2].")
+    report = run_report(alice)
+    assert report.rationale["source"] == "llm", report.rationale
     client.force_login(alice)
     html = client.get(f"/reports/{report.pk}/").content.decode()
     rationale = html.split('<p id="rationale">')[1].split("</p>")[0]
@@ -222,11 +242,11 @@ def test_references_are_numbered_in_reading_order_and_keep_their_papers(corpus, 
     assert f'<li value="1"><a href="/papers/{stored[2]}/">' in html
     assert f'<li value="2"><a href="/papers/{stored[0]}/">' in html
     md = client.get(f"/reports/{report.pk}/export.md").content.decode()
-    assert "known [1]. The problem is studied in [2] and in [3]" in md
+    assert f"{said[2]} [1]. {said[0]} [2]. {said[1]} [3]." in md
     data = json.loads(client.get(f"/reports/{report.pk}/export.json").content)
     assert data["references"][0] == {"n": 1, "id": stored[2], "title": data["references"][0]["title"],
                                      "year": data["references"][0]["year"]}
-    assert "known [1]." in data["rationale"]["text"]
+    assert f"{said[2]} [1]." in data["rationale"]["text"]
 
 
 def test_the_form_runs_a_one_sentence_idea_whose_split_leaves_the_method_empty(corpus, client, alice,

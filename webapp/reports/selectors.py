@@ -126,7 +126,7 @@ def report_markdown(report: NoveltyReport) -> str:
     lines += [f"- {s['label']}: " + ("absent (none given)" if s["value"] is None else f"{s['value']:.2f}")
               for s in view["scores"]]
     lines += ["", "## Rationale", "", view["rationale"]]
-    if report.rationale.get("source") == "summary":
+    if report.rationale.get("note"):
         lines += ["", f"_{report.rationale.get('note', '')}_"]
     for group in view["groups"]:
         lines += ["", f"## Nearest prior work: {group['label']}", ""]

@@ -76,7 +76,8 @@ def _run(run: JobRun) -> None:
     t_write = time.perf_counter()
     remaining = NoveltyReport.time_limit_s() - (t_write - started)
     cfg = rationale.RationaleConfig(budget_s=max(1.0, min(rationale.RationaleConfig.budget_s, remaining - 5)))
-    written = rationale.write(result, paper_titles(result.cited_ids()), cfg=cfg, seed=report.pk)
+    written = rationale.write(result, paper_titles(result.cited_ids()), cfg=cfg, seed=report.pk,
+                              sentences_of=paper_sentences)
     timings = result.timings | {"writing": round((time.perf_counter() - t_write) * 1000, 1),
                                 "total": round((time.perf_counter() - started) * 1000, 1)}
     run.finish(verdict=result.verdict, assessment=result.to_dict(), rationale=written.to_dict(),
