@@ -57,6 +57,43 @@ inline void dot4(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int
   out[3] = _mm512_reduce_add_epi32(a3);
 }
 
+// dot(xu8 row r, w_j) for R activation rows (stride K) and 4 weight rows: each weight vector
+// is loaded once per 64 bytes for all R rows (a speculative block verifies R tokens at once), so
+// the block costs the weight traffic of one token plus R times the VNNI arithmetic.
+template <int R>
+inline void dot4_rows(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int8_t* w2,
+                      const int8_t* w3, int64_t K, int32_t* out) {
+  __m512i acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    const __m512i v0 = _mm512_loadu_si512(w0 + k), v1 = _mm512_loadu_si512(w1 + k);
+    const __m512i v2 = _mm512_loadu_si512(w2 + k), v3 = _mm512_loadu_si512(w3 + k);
+    for (int r = 0; r < R; ++r) {
+      const __m512i xv = _mm512_loadu_si512(x + r * K + k);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xv, v0);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xv, v1);
+      acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], xv, v2);
+      acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], xv, v3);
+    }
+  }
+  if (k < K) {
+    const __mmask64 m = (~0ULL) >> (64 - (K - k));
+    const __m512i v0 = _mm512_maskz_loadu_epi8(m, w0 + k), v1 = _mm512_maskz_loadu_epi8(m, w1 + k);
+    const __m512i v2 = _mm512_maskz_loadu_epi8(m, w2 + k), v3 = _mm512_maskz_loadu_epi8(m, w3 + k);
+    for (int r = 0; r < R; ++r) {
+      const __m512i xv = _mm512_maskz_loadu_epi8(m, x + r * K + k);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xv, v0);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xv, v1);
+      acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], xv, v2);
+      acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], xv, v3);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) out[r * 4 + j] = _mm512_reduce_add_epi32(acc[r][j]);
+}
+
 constexpr int64_t kF = 16;  // fp32 lanes
 using vecf = __m512;
 inline vecf loadf(const float* p) { return _mm512_loadu_ps(p); }
@@ -110,6 +147,13 @@ inline void dot4(const uint8_t* xbytes, const int8_t* w0, const int8_t* w1, cons
     out[2] += x[k] * w2[k];
     out[3] += x[k] * w3[k];
   }
+}
+
+// The AVX2 build has 16 vector registers: rows one at a time (the weights come from L1 after the first).
+template <int R>
+inline void dot4_rows(const uint8_t* x, const int8_t* w0, const int8_t* w1, const int8_t* w2,
+                      const int8_t* w3, int64_t K, int32_t* out) {
+  for (int r = 0; r < R; ++r) dot4(x + r * K, w0, w1, w2, w3, K, out + r * 4);
 }
 
 constexpr int64_t kF = 8;
@@ -247,13 +291,23 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
     };
     const int64_t blocks = N / 4;
     at::parallel_for(0, blocks, decode_grain(16, blocks), [&](int64_t b, int64_t e) {
-      int32_t d[4];
+      int32_t d[16];
       for (int64_t blk = b; blk < e; ++blk) {
         const int64_t n = blk * 4;
-        for (int64_t m = 0; m < M; ++m) {
-          dot4(xu.data() + m * K, wp + n * K, wp + (n + 1) * K, wp + (n + 2) * K, wp + (n + 3) * K, K, d);
-          for (int j = 0; j < 4; ++j)
-            yp[m * N + n + j] = ((d[j] - kShift * wsm[n + j]) * rq[m].scale + row_extra(m, n + j)) * ws[n + j];
+        const int8_t *w0 = wp + n * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        for (int64_t m = 0; m < M;) {  // up to 4 activation rows per pass over the 4 weight rows
+          const int64_t r = std::min<int64_t>(4, M - m);
+          const uint8_t* xm = xu.data() + m * K;
+          switch (r) {
+            case 4: dot4_rows<4>(xm, w0, w1, w2, w3, K, d); break;
+            case 3: dot4_rows<3>(xm, w0, w1, w2, w3, K, d); break;
+            case 2: dot4_rows<2>(xm, w0, w1, w2, w3, K, d); break;
+            default: dot4(xm, w0, w1, w2, w3, K, d);
+          }
+          for (int64_t i = 0; i < r; ++i, ++m)
+            for (int j = 0; j < 4; ++j)
+              yp[m * N + n + j] =
+                  ((d[i * 4 + j] - kShift * wsm[n + j]) * rq[m].scale + row_extra(m, n + j)) * ws[n + j];
         }
       }
     });
@@ -265,15 +319,22 @@ torch::Tensor int8_linear(torch::Tensor x, torch::Tensor wq, torch::Tensor wscal
       }
     // Calibrated outlier columns: y += x[:, idx] @ W_outl, W_outl as [P, N] fp16 (the paper's
     // precision for the outlier part), streamed row by row with vector-wide fp16 -> fp32 conversion.
+    // Blocked over 256 outputs so that each fp16 weight is read once for all M rows (the block of
+    // M rows of y stays in L1); each y element still sums over p in order, as with M = 1.
     const at::Half* wo = w_outl.data_ptr<at::Half>();
+    constexpr int64_t kChunks = 16;
     at::parallel_for(0, N / kF, decode_grain(64, N / kF), [&](int64_t b, int64_t e) {
-      for (int64_t m = 0; m < M; ++m) {
-        float* ym = yp + m * N;
+      for (int64_t cb = b; cb < e; cb += kChunks) {
+        const int64_t ce = std::min(e, cb + kChunks);
         for (int64_t p = 0; p < P; ++p) {
-          const vecf xv = setf(hp[m * K + idx[p]]);
           const uint16_t* row = reinterpret_cast<const uint16_t*>(wo + p * N);
-          for (int64_t c = b; c < e; ++c)
-            storef(ym + c * kF, fmaf_(xv, load_half(row + c * kF), loadf(ym + c * kF)));
+          for (int64_t c = cb; c < ce; ++c) {
+            const vecf w = load_half(row + c * kF);
+            for (int64_t m = 0; m < M; ++m) {
+              float* ym = yp + m * N + c * kF;
+              storef(ym, fmaf_(setf(hp[m * K + idx[p]]), w, loadf(ym)));
+            }
+          }
         }
       }
     });
