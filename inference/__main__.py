@@ -28,6 +28,9 @@ def main(argv=None) -> int:
     g.add_argument("--timeout", type=float, default=120)
     g.add_argument("--threads", type=int, default=None)
     g.add_argument("--model", default=None, help="a model name, folder or .gguf (default: LLM_MODEL)")
+    g.add_argument("--speculate", default=None, choices=("auto", "lookup", "draft", "off"),
+                   help="speculative decoding (default: LLM_SPECULATE or auto)")
+    g.add_argument("--draft-model", default=None, help="the draft model (default: LLM_DRAFT_MODEL)")
     pp = sub.add_parser("ppl", help="perplexity of a text file, printed as one JSON line")
     pp.add_argument("--model", default=None, help="a model name, folder or .gguf (default: LLM_MODEL)")
     pp.add_argument("--text-file", required=True)
@@ -43,13 +46,19 @@ def main(argv=None) -> int:
     b.add_argument("--threads", type=int, default=1, help="torch threads for every engine (default 1)")
     b.add_argument("--new-tokens", type=int, default=64)
     b.add_argument("--repeats", type=int, default=3)
-    b.add_argument("--engines", default=None, help="comma-separated subset of fp32,int8,bnb_int8,dynamic_int8")
+    b.add_argument("--ppl-tokens", type=int, default=2048, help="perplexity over this many tokens; 0: none")
+    b.add_argument("--engines", default=None, help="comma-separated subset of fp32,int8,bnb_int8,dynamic_int8 "
+                   "(the default) and int8_plain_loop,int8_lookup,int8_draft,int8_auto (speculative decoding)")
     b.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child process: measure one engine
     b.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if getattr(args, "model", None):
         os.environ["LLM_MODEL"] = args.model
+    if getattr(args, "speculate", None):
+        os.environ["LLM_SPECULATE"] = args.speculate
+    if getattr(args, "draft_model", None):
+        os.environ["LLM_DRAFT_MODEL"] = args.draft_model
     if args.cmd == "generate":
         return generate(args)
     if args.cmd == "ppl":
@@ -63,7 +72,8 @@ def main(argv=None) -> int:
         return 0
     from . import bench
 
-    cfg = bench.BenchConfig(threads=args.threads, new_tokens=args.new_tokens, repeats=args.repeats)
+    cfg = bench.BenchConfig(threads=args.threads, new_tokens=args.new_tokens, repeats=args.repeats,
+                            ppl_tokens=args.ppl_tokens)
     if args.one:
         result = bench.measure(args.one, cfg)
         with open(args.out, "w") as f:

@@ -196,8 +196,13 @@ class Int8Steps:
     """Step-model view of the int8 Llama: positions into its static KV cache."""
 
     def __init__(self, model):
+        from . import settings
+
         self.model, self.pos = model, 0
         self.max_seq = model.shape.max_seq
+        # Activations above the threshold go through fp32, per row and per weight row: at 2.0 a
+        # 1.5B Qwen row has ~60 of them and they cost more than the int8 matmul of the row.
+        model.threshold = settings.int8_threshold() or model.threshold
 
     # A verified block stays under the kernel's GEMM threshold (M >= 16), whose rounding differs
     # from the one-row path: below it every row's logits are bitwise a single step's.

@@ -16,6 +16,10 @@ LLM_SPECULATE  auto (default) | lookup | draft | off: speculative decoding (infe
 LLM_DRAFT_MODEL      the draft model (what LLM_MODEL takes), of the model's tokenizer; default: the
                      registered drafter of LLM_MODEL when installed
 LLM_DRAFT_TOKENS     an integer 1-14, default 8: the longest draft verified in one forward
+LLM_INT8_THRESHOLD   a number > 0, default: the model's own (2.0, calibrated on SmolLM2-135M): the
+                     run-time LLM.int8() outlier threshold of every int8 model the engine runs.
+                     On Qwen2.5-Coder-1.5B, 6.0 keeps perplexity within 1% of fp32 and decodes
+                     ~1.4x faster (docs/benchmarks.md, speculative decoding)
 LLM_VERBOSE_BUILD    a boolean, default off: print the kernels' compiler output
 CXX                  the C++ compiler for the kernels (torch's own variable); default c++
 SHARED_DATA_DIR      the read-only data folder (seed_papers.txt for `bench`); default ../shared/data
@@ -142,6 +146,19 @@ def draft_tokens() -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 14:
         raise SettingError(f"LLM_DRAFT_TOKENS={raw!r} is not an integer from 1 to 14")
     return int(raw)
+
+
+def int8_threshold() -> float | None:
+    raw = env_raw("LLM_INT8_THRESHOLD")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SettingError(f"LLM_INT8_THRESHOLD={raw!r} is not a number above 0")
+    return value
 
 
 def verbose_build() -> bool:

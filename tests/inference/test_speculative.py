@@ -266,3 +266,15 @@ def test_a_drafter_of_the_argmax_is_always_accepted_greedily():
     out = Output("t", TextStream(ChainTok(), []), set(), 5, None, lambda piece: None)
     stats = spec.decode(ChainSteps(), [0], Sampling(), None, out)
     assert out.stream.text == "aaaaa" and stats.accepted == stats.drafted == 4 and stats.blocks == 1
+
+
+def test_the_int8_threshold_setting_sets_the_run_time_threshold(family, monkeypatch):
+    model, _, _ = family
+    before = model.threshold
+    monkeypatch.setenv("LLM_INT8_THRESHOLD", "6")
+    try:
+        assert Int8Steps(model).model.threshold == 6.0
+    finally:
+        model.threshold = before
+    monkeypatch.delenv("LLM_INT8_THRESHOLD")
+    assert Int8Steps(model).model.threshold == before
