@@ -55,7 +55,7 @@ ABOUT_IDEA = re.compile(r"\b(the|this|your|proposed) (idea|proposal|study|work|r
 NOT_NEW = re.compile(r"\b(not|hardly|rarely) (entirely |really |very |particularly )?(new|novel|original|unique)\b"
                      r"|\blacks? novelty\b|\bno(t)? (much )?novelty\b", re.I)
 KNOWN = re.compile(r"\balready\b|\bsimilar to\b|\bclosely related\b|\bclose to\b|\boverlaps?\b|\bresembles?\b"
-                   r"|\b(has|have) been (studied|explored|addressed|proposed|done|investigated|shown|tackled)\b"
+                   r"|\b(has|have) been (\w+ly )?(studied|explored|addressed|proposed|done|investigated|shown|tackled|used)\b"
                    r"|\bwell[- ](known|studied|established)\b|\bsame as\b|\bmirrors?\b|\bcovered by\b", re.I)
 NEW = re.compile(r"\bnovel\b|\bnew\b|\boriginal\b|\bunexplored\b|\bfirst to\b|\bfirst time\b|\bunique\b"
                  r"|\b(has|have) not been\b|\bno (prior|previous|existing) (work|paper|study)\b"
