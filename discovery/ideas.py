@@ -262,12 +262,19 @@ def sample_ideas(engine, problem: str, constraints: str, inspirations: list[Insp
     budget_s, then by templates over the inspirations."""
     writer = writer or Writer(engine, problem, constraints, inspirations, cfg)
     ideas: list[GeneratedIdea] = []
-    requests, deadline = 0, time.monotonic() + cfg.budget_s
+    requests, start = 0, time.monotonic()
+    deadline = start + cfg.budget_s
     budget = (1 + cfg.attempts) if cfg.mode == "verbalized" else n * (1 + cfg.attempts)
     while len(ideas) < n and requests < budget and time.monotonic() < deadline:
+        # ask only for what the time left can hold at the pace so far: a request cut by the
+        # deadline returns nothing
+        pace = (time.monotonic() - start) / writer.written if writer.written else 0.0
+        fits = int((deadline - time.monotonic()) / pace) if pace else n
+        want = min(n - len(ideas), fits) if cfg.mode == "verbalized" else min(1, fits)
+        if want < 1:
+            break
         seed = cfg.seed + requests
-        ask = writer.verbalized if cfg.mode == "verbalized" else writer.plain
-        got = ask(n - len(ideas) if cfg.mode == "verbalized" else requests, seed, deadline)
+        got = writer.verbalized(want, seed, deadline) if cfg.mode == "verbalized" else writer.plain(requests, seed, deadline)
         ideas += got[:n - len(ideas)]
         requests += 1
     used = {i for idea in ideas for i in idea.inspirations}
