@@ -7,8 +7,9 @@ Diversity: for each problem of a fixed set, the same inspirations and the same m
 default the Int8 SmolLM2-135M) give n ideas by Verbalized Sampling (one request for n ideas with
 probabilities) and n by plain sampling (n requests for one idea), at the same temperature; the
 figure is the mean pairwise cosine distance (1 - cos, all-MiniLM-L6-v2) between the ideas' methods,
-averaged over problems. Ideas the model failed to write (template fill-ins) are counted and left
-out of the distance. Timing: discovery.ideas.generate for the first problem, n ideas, end to end.
+averaged over problems. Ideas the model failed to write or that failed the coherence filter
+(template fill-ins) are counted and left out of the distance; "passed" is the share of the ideas
+asked of the model that passed structure and coherence. Timing: discovery.ideas.generate for the first problem, n ideas, end to end.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def diversity(store, engine, problems: list[str], n: int, seed: int) -> dict[str
     from discovery import ideas
     from discovery.inspiration import InspirationConfig, inspire
 
-    out = {m: {"distance": [], "llm": 0, "template": 0, "seconds": 0.0} for m in ideas.MODES}
+    out = {m: {"distance": [], "llm": 0, "template": 0, "seconds": 0.0, "written": 0} for m in ideas.MODES}
     for i, problem in enumerate(problems):
         found = inspire(store.index_set, problem, sentences_of=store.sentences_of, cfg=InspirationConfig(k=6))
         titles = store.titles([f.id for f in found])
@@ -53,8 +54,10 @@ def diversity(store, engine, problems: list[str], n: int, seed: int) -> dict[str
         for mode in ideas.MODES:
             cfg = ideas.IdeaConfig(mode=mode, seed=seed + i)
             t = time.perf_counter()
-            got = ideas.sample_ideas(engine, problem, "", found, n, cfg)
+            writer = ideas.Writer(engine, problem, "", found, cfg)
+            got = ideas.sample_ideas(engine, problem, "", found, n, cfg, writer)
             out[mode]["seconds"] += time.perf_counter() - t
+            out[mode]["written"] += writer.written
             written = [g.method for g in got if g.source == "llm"]
             out[mode]["llm"] += len(written)
             out[mode]["template"] += len(got) - len(written)
@@ -97,13 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     scored = sum("overall" in i.scores for i in result.ideas)
     print(f"\nidea run, 1 problem, {args.n} ideas: {seconds:.1f} s (target 90 s); {grounded}/{len(result.ideas)} "
           f"with inspirations, {scored}/{len(result.ideas)} with novelty scores, "
-          f"{sum(i.rounds for i in result.ideas)} regenerations; stages ms {result.timings}")
+          f"{sum(i.rounds for i in result.ideas)} regenerations; sources {result.sources()}, LLM ideas dropped "
+          f"{result.dropped} of {result.written}; stages ms {result.timings}")
     div = diversity(store, engine, problems, args.n, args.seed)
     print(f"\ndiversity over {len(problems)} problems x {args.n} ideas (mean pairwise cosine distance of methods)")
-    print(f"{'mode':<12}{'distance':>10}{'written':>9}{'filled':>8}{'LLM s':>8}")
+    print("(passed: LLM ideas that passed structure and coherence, of those the model was asked for)")
+    print(f"{'mode':<12}{'distance':>10}{'passed':>10}{'filled':>8}{'LLM s':>8}")
     for mode, row in div.items():
         dist = np.nanmean(row["distance"]) if not all(np.isnan(row["distance"])) else float("nan")
-        print(f"{mode:<12}{dist:>10.3f}{row['llm']:>9}{row['template']:>8}{row['seconds']:>8.1f}")
+        passed = f"{row['llm']}/{row['written']}"
+        print(f"{mode:<12}{dist:>10.3f}{passed:>10}{row['template']:>8}{row['seconds']:>8.1f}")
     return 0
 
 
