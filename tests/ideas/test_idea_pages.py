@@ -21,13 +21,15 @@ IDEA = {"problem": "P", "method": "Quantize the weights to 4 bits", "findings": 
 @pytest.fixture
 def run(alice):
     return IdeaRun.objects.create(owner=alice, problem="P", status=JobStatus.DONE, ideas=[IDEA],
-                                  inspirations=[{"id": 3, "method_sentence": "We round weights."}])
+                                  inspirations=[{"id": 3, "method_sentence": "We round weights."}],
+                                  screening={"written": 4, "dropped": {"filler": 2, "off_problem": 1, "echo": 0}})
 
 
 def test_it_shows_the_owner_her_ranked_ideas(client, alice, run):
     client.force_login(alice)
     page = client.get(f"/ideas/{run.pk}/").content.decode()
     assert "Quantize the weights to 4 bits" in page and "We round weights." in page
+    assert "asked for 4 ideas; dropped before ranking by the coherence filter: 2 chat filler, 1 off the problem." in page
     assert client.get("/ideas/").status_code == 200
 
 
@@ -77,6 +79,7 @@ def test_it_runs_the_job_into_scored_ideas_each_with_a_novelty_report(alice, cor
     monkeypatch.setattr(JobRun, "stage", lambda self, stage, **kw: (stages.append(stage), original(self, stage, **kw)))
     done = services.idea_run_run(run_id=run.pk, engine=load_engine("stub"))
     assert done.status == JobStatus.DONE and len(done.ideas) == 2
+    assert done.screening["written"] >= 1 and sum(done.screening["dropped"].values()) <= done.screening["written"]
     assert {"inspiring", "generating", "assessing", "ranking"} <= set(stages)
     for idea in done.ideas:
         assert idea["inspirations"] and set(idea["inspirations"]) <= {p.pk for p in corpus}

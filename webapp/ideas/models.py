@@ -32,6 +32,8 @@ class IdeaRun(Job):
                                                                  "plus report_id of its novelty report")
     index_version = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="milliseconds per stage")
+    screening = models.JSONField(default=dict, blank=True, help_text="{written, dropped: {reason: count}}: the LLM's "
+                                 "ideas and why the coherence filter dropped some (discovery.coherence)")
 
     task_name = "llm.ideas_run"
     noun = "idea run"

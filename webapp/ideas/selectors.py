@@ -48,13 +48,20 @@ def idea_run_view(run: IdeaRun) -> dict:
                      "nearest_paper": papers.get(idea.get("nearest", {}).get("id")),
                      "percent": round(100 * idea.get("scores", {}).get("overall", 0))}
              for n, idea in enumerate(run.ideas)]
-    return {"ideas": ideas, "inspirations": [f | {"paper": papers.get(f["id"])} for f in run.inspirations]}
+    return {"ideas": ideas, "inspirations": [f | {"paper": papers.get(f["id"])} for f in run.inspirations],
+            "dropped": [f"{count} {DROP_LABELS.get(reason, reason)}"
+                        for reason, count in run.screening.get("dropped", {}).items() if count]}
+
+
+# discovery.coherence.REASONS, and the run's "no reply in time"
+DROP_LABELS = {"filler": "chat filler", "echo": "echoing the problem", "off_problem": "off the problem",
+               "off_method": "off the inspiration's method", "duplicate": "duplicates", "no_reply": "not written in time"}
 
 
 def idea_run_json(run: IdeaRun) -> str:
     return json.dumps({"id": run.pk, "status": run.status, "problem": run.problem, "constraints": run.constraints,
                        "ideas": run.ideas, "inspirations": run.inspirations, "index_version": run.index_version,
-                       "timings": run.timings}, indent=1)
+                       "timings": run.timings, "screening": run.screening}, indent=1)
 
 
 def idea_run_markdown(run: IdeaRun) -> str:

@@ -82,4 +82,5 @@ def _run(job: JobRun, engine, reports: bool) -> None:
             idea["report_id"] = report_create(owner=run.owner, problem=idea["problem"], method=idea["method"],
                                               findings=idea["findings"]).pk
     job.finish(done=len(saved), total=len(saved), ideas=saved, inspirations=[f.to_dict() for f in result.inspirations],
-               index_version=corpus.index_set.version, timings=result.timings)
+               index_version=corpus.index_set.version, timings=result.timings,
+               screening={"written": result.written, "dropped": result.dropped})
