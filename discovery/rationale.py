@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from discovery import ASPECTS, grounding
+from discovery import ASPECTS, grounding, settings
 from discovery.novelty import Assessment, SentencesOf
 
 BRACKET = re.compile(r"\[([^\[\]]*)\]")
@@ -34,7 +34,8 @@ class RationaleConfig:
     max_new_tokens: int = 160  # 3-4 sentences; the 135M model rambles past that
     temperature: float = 0.3  # a little variety so that a regeneration is not the same text
     top_p: float = 0.9
-    budget_s: float = 15.0  # all attempts together: the p50 target of a report is 20 s; retrieval ~3 s at 49k
+    # all attempts together (DISCOVERY_RATIONALE_S): a report's p50 target is 20 s; retrieval ~3 s at 49k
+    budget_s: float = field(default_factory=lambda: settings.rationale_budget_s())
     attempts: int = 2  # generations tried (within the budget) before the deterministic summary
     max_chars: int = 1200  # longer output is cut at a sentence end
     title_chars: int = 80  # evidence titles are cut to keep the prompt short

@@ -12,6 +12,10 @@ DISCOVERY_KERNELS       a boolean, default on: the compiled AVX-512 encoder kern
 DISCOVERY_VERBOSE_BUILD a boolean, default off: print the kernels' compiler output
 DISCOVERY_CACHE_DIR     the encoder's compiled kernels; default $CACHE_DIR/discovery (CACHE_DIR:
                         inference.settings.cache_root)
+DISCOVERY_RATIONALE_S   a number of seconds > 0, default 15: the LLM's time for one rationale, all
+                        attempts together (15 fits the 135M default's 20 s report; the 1.5B needs
+                        ~25 to finish two sentences on 2 loaded cores). The site's reports also
+                        stay within their time limit
 SHARED_DATA_DIR         the read-only data folder (corpora, CSAbstruct, CSFCube) the scripts and
                         tests read; default ../shared/data beside the project
 Booleans: 1/0, true/false, yes/no, on/off (any case).
@@ -21,10 +25,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inference.settings import cache_root, env_auto_bool, env_bool, env_choice, env_path
+from inference.settings import SettingError, cache_root, env_auto_bool, env_bool, env_choice, env_path, env_raw
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENCODER_MODES = ("fp32", "fast")  # fp32 = sentence-transformers reference, fast = Int8 / kernels
+
+
+def rationale_budget_s() -> float:
+    raw = env_raw("DISCOVERY_RATIONALE_S")
+    if raw is None:
+        return 15.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SettingError(f"DISCOVERY_RATIONALE_S={raw!r} is not a number of seconds above 0")
+    return value
 
 
 def encoder_mode() -> str:

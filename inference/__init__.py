@@ -27,6 +27,7 @@ def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of
         from .loading import load_int8
 
         model_, tok = load_int8(path)
+        model_.threshold = models.run_threshold(model_env) or model_.threshold  # LLM_INT8_THRESHOLD still wins
         return Engine(Int8Steps(model_), tok, "int8")
     from . import baselines
 

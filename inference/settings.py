@@ -10,16 +10,18 @@ CACHE_DIR      derived, reproducible files kept between runs and shared by every
 LLM_CACHE_DIR  where the LLM's quantized weights and compiled kernels live; default $CACHE_DIR/llm
 LLM_PARALLEL_DECODE  a boolean, default off: split one-token matmuls across torch's threads
 LLM_SPECULATE  auto (default) | lookup | draft | off: speculative decoding (inference/speculative.py).
-               lookup drafts from n-grams of the prompt and output; draft uses LLM_DRAFT_MODEL; auto
-               uses both where a draft model is set or installed (qwen2.5-coder-0.5b for the 1.5B),
-               else lookup. Greedy output is the same in every mode; only its speed differs
+               lookup drafts from n-grams of the prompt and output; draft uses LLM_DRAFT_MODEL (default
+               the registered drafter, qwen2.5-coder-0.5b for the 1.5B); auto is lookup, and both
+               only where LLM_DRAFT_MODEL is set: on 2 loaded cores the 0.5B drafter made the 1.5B
+               slower (docs/benchmarks.md). Greedy output is the same in every mode
 LLM_DRAFT_MODEL      the draft model (what LLM_MODEL takes), of the model's tokenizer; default: the
                      registered drafter of LLM_MODEL when installed
 LLM_DRAFT_TOKENS     an integer 1-14, default 8: the longest draft verified in one forward
-LLM_INT8_THRESHOLD   a number > 0, default: the model's own (2.0, calibrated on SmolLM2-135M): the
-                     run-time LLM.int8() outlier threshold of every int8 model the engine runs.
-                     On Qwen2.5-Coder-1.5B, 6.0 keeps perplexity within 1% of fp32 and decodes
-                     ~1.4x faster (docs/benchmarks.md, speculative decoding)
+LLM_INT8_THRESHOLD   a number > 0, default: the model's own (the registry's, else 2.0, calibrated on
+                     SmolLM2-135M): the run-time LLM.int8() outlier threshold of every int8 model
+                     the engine runs. Qwen2.5-Coder-1.5B is registered at 6.0 (the LLM.int8()
+                     paper's value): perplexity stays within 1% of fp32 and it decodes ~1.4x faster
+                     (docs/benchmarks.md, speculative decoding)
 LLM_VERBOSE_BUILD    a boolean, default off: print the kernels' compiler output
 CXX                  the C++ compiler for the kernels (torch's own variable); default c++
 SHARED_DATA_DIR      the read-only data folder (seed_papers.txt for `bench`); default ../shared/data

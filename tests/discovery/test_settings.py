@@ -33,3 +33,15 @@ def test_it_falls_back_to_the_defaults(monkeypatch):
 def test_it_expands_the_shared_data_folder(monkeypatch):
     monkeypatch.setenv("SHARED_DATA_DIR", "~/data")
     assert settings.shared_data_dir() == Path.home() / "data"
+
+
+def test_the_rationale_budget_comes_from_its_setting(monkeypatch):
+    from discovery import rationale
+
+    monkeypatch.delenv("DISCOVERY_RATIONALE_S", raising=False)
+    assert rationale.RationaleConfig().budget_s == 15.0
+    monkeypatch.setenv("DISCOVERY_RATIONALE_S", "25")
+    assert rationale.RationaleConfig().budget_s == 25.0
+    monkeypatch.setenv("DISCOVERY_RATIONALE_S", "-3")
+    with pytest.raises(Exception, match="DISCOVERY_RATIONALE_S"):
+        rationale.RationaleConfig()

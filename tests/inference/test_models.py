@@ -72,3 +72,10 @@ def test_it_lists_the_known_models(capsys):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"))
+
+
+def test_the_1_5b_runs_at_its_measured_outlier_threshold_and_the_others_at_their_own():
+    from inference import models
+
+    assert models.run_threshold("qwen2.5-coder-1.5b") == 6.0
+    assert models.run_threshold("smollm2-135m") is None and models.run_threshold(None) is None

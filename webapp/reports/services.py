@@ -75,7 +75,8 @@ def _run(run: JobRun) -> None:
     run.stage(Stage.WRITING)
     t_write = time.perf_counter()
     remaining = NoveltyReport.time_limit_s() - (t_write - started)
-    cfg = rationale.RationaleConfig(budget_s=max(1.0, min(rationale.RationaleConfig.budget_s, remaining - 5)))
+    cfg = rationale.RationaleConfig()
+    cfg.budget_s = max(1.0, min(cfg.budget_s, remaining - 5))
     written = rationale.write(result, paper_titles(result.cited_ids()), cfg=cfg, seed=report.pk,
                               sentences_of=paper_sentences)
     timings = result.timings | {"writing": round((time.perf_counter() - t_write) * 1000, 1),
