@@ -122,8 +122,12 @@ def bench_speed(engine, corpus) -> dict:
     t = time.perf_counter()
     engine.steps.prefill(ids)
     out["prefill"] = len(ids) / (time.perf_counter() - t)
+    from inference import generate
+
+    chosen = engine.speculation
     for mode in ("off", "lookup", "draft"):
         os.environ["LLM_SPECULATE"] = mode
+        engine.speculation = generate.AUTO  # chosen again from LLM_SPECULATE at the next generation
         try:
             t = time.perf_counter()
             text = engine.chat(messages, max_new_tokens=96, temperature=0.0, timeout_s=None)
@@ -131,6 +135,7 @@ def bench_speed(engine, corpus) -> dict:
         except Exception as exc:  # a drafter that is not available for this model
             out[f"decode_{mode}"] = f"n/a ({type(exc).__name__})"
     os.environ.pop("LLM_SPECULATE", None)
+    engine.speculation = chosen
     return out
 
 
