@@ -25,23 +25,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inference.settings import SettingError, cache_root, env_auto_bool, env_bool, env_choice, env_path, env_raw
+from inference.settings import cache_root, env_auto_bool, env_bool, env_choice, env_path, env_positive
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENCODER_MODES = ("fp32", "fast")  # fp32 = sentence-transformers reference, fast = Int8 / kernels
 
 
 def rationale_budget_s() -> float:
-    raw = env_raw("DISCOVERY_RATIONALE_S")
-    if raw is None:
-        return 15.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise SettingError(f"DISCOVERY_RATIONALE_S={raw!r} is not a number of seconds above 0")
-    return value
+    return env_positive("DISCOVERY_RATIONALE_S", 15.0)
 
 
 def encoder_mode() -> str:

@@ -150,17 +150,22 @@ def draft_tokens() -> int:
     return int(raw)
 
 
-def int8_threshold() -> float | None:
-    raw = env_raw("LLM_INT8_THRESHOLD")
+def env_positive(name: str, default: float | None) -> float | None:
+    """A number above 0, or `default` when unset."""
+    raw = env_raw(name)
     if raw is None:
-        return None
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise SettingError(f"LLM_INT8_THRESHOLD={raw!r} is not a number above 0")
+        raise SettingError(f"{name}={raw!r} is not a number above 0")
     return value
+
+
+def int8_threshold() -> float | None:
+    return env_positive("LLM_INT8_THRESHOLD", None)
 
 
 def verbose_build() -> bool:

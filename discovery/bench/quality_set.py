@@ -3,6 +3,7 @@ the three shapes users type (one sentence, a proposal paragraph, problem / metho
 fields) over topics the 49k ML corpus covers, some close to well-known papers and some not, and
 5 problems for idea runs. Written for this benchmark; not tuned on.
 """
+from discovery.bench.ideas import PROBLEMS as IDEA_PROBLEMS
 
 SENTENCES = [
     "Quantize the weights of large language models to 4 bits with a learned rounding to serve them on one GPU.",
@@ -78,10 +79,4 @@ FIELDS = [
 
 IDEAS = [{"text": t} for t in SENTENCES + PARAGRAPHS] + FIELDS
 
-PROBLEMS = [
-    "Large language models state false facts with confidence when answering open-domain questions.",
-    "Image classifiers trained on one hospital's scans lose accuracy on scans from other hospitals.",
-    "Reinforcement learning agents need millions of interactions before they learn a useful policy.",
-    "Graph neural networks lose the identity of nodes when many layers are stacked.",
-    "Speech recognition is poor for languages with only a few hours of transcribed audio.",
-]
+PROBLEMS = IDEA_PROBLEMS  # the idea benchmark's five

@@ -43,5 +43,5 @@ def test_the_rationale_budget_comes_from_its_setting(monkeypatch):
     monkeypatch.setenv("DISCOVERY_RATIONALE_S", "25")
     assert rationale.RationaleConfig().budget_s == 25.0
     monkeypatch.setenv("DISCOVERY_RATIONALE_S", "-3")
-    with pytest.raises(Exception, match="DISCOVERY_RATIONALE_S"):
+    with pytest.raises(SettingError, match="DISCOVERY_RATIONALE_S"):
         rationale.RationaleConfig()
