@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from . import settings
-from .generate import Output, Sampling, next_token, plain_decode, token_probs
+from .decoding import Output, Sampling, next_token, plain_decode, token_probs
 
 log = logging.getLogger(__name__)
 # Registered models with a smaller one of the same tokenizer (LLM_SPECULATE=draft's default drafter).
@@ -220,7 +220,7 @@ class Speculation:
 
 def load_draft_steps(target_steps, target_tok, path):
     """Int8 step model of a draft model; refused unless its vocabulary is the target's."""
-    from .generate import Int8Steps
+    from .steps import Int8Steps
     from .loading import load_int8
 
     model, tok = load_int8(path)

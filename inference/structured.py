@@ -262,7 +262,7 @@ def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_token
     """Decodes `parts` (compile_schema) after the prompt `ids`; the object, or GenerationError."""
     import torch
 
-    from .generate import GenerationError, GenerationTimeout, Sampling
+    from .decoding import GenerationError, GenerationTimeout, Sampling
 
     n_fields = sum(isinstance(p, Field) for p in parts)
     forced = sum(len(engine.tok(p, add_special_tokens=False).input_ids) for p in parts if isinstance(p, str))
@@ -354,7 +354,7 @@ class _Decoder:
         return text, field.follows
 
     def _sample(self, logits, allowed) -> int:
-        from .generate import next_token
+        from .decoding import next_token
 
         masked = logits.float().masked_fill(~allowed[:logits.shape[-1]], float("-inf"))
         return next_token(masked, self.sampling, self.gen)

@@ -8,7 +8,7 @@ so callers can test their timeout handling.
 import hashlib
 import json
 
-from .generate import GenerationError, GenerationTimeout
+from .decoding import GenerationError, GenerationTimeout
 from .structured import minimal_instance
 
 WORDS = "the method improves results on benchmark data with a simple model and careful evaluation".split()
