@@ -34,7 +34,7 @@ import numpy as np
 from discovery import encoder, transitions
 from discovery.aspects import embed_papers, pooled, split_sentences
 from discovery.index import IndexSet
-from discovery.lexical import BM25
+from discovery.lexical import pool_scores
 
 SentencesOf = Callable[[list[int]], dict[int, list[tuple[str, str]]]]  # id -> [(text, aspect)]
 SIGNALS = ("text", "lexical", "method", "transition", "problem")
@@ -211,20 +211,13 @@ def llm_rerank(engine, problem: str, found: list[Inspiration], top: int) -> list
     return [head[i] for i in named + rest] + tail
 
 
-def request_lexical(problem: str, texts: list[str]) -> np.ndarray:
-    """BM25 of the problem over the given texts alone (their idf): a request's own pool."""
-    index = BM25()
-    index.add(np.arange(len(texts)), texts)
-    return index.scores(problem)
-
-
 def candidate_signals(problem: str, candidates: list[tuple[object, str, str]],
                       transition: transitions.Transition | None = None) -> dict[str, np.ndarray]:
     """Every signal for given (id, title, abstract) papers, in their order (the benchmark reads these)."""
     transition = transition or transitions.default()
     items = [(t, a) for _, t, a in candidates]
     vectors = embed_papers(items).vectors
-    lexical = request_lexical(problem, [f"{t} {a}" for t, a in items])
+    lexical = pool_scores(problem, [f"{t} {a}" for t, a in items])
     return signals(problem_vectors(problem), vectors, lexical, transition)
 
 

@@ -150,3 +150,11 @@ class BM25:
             self.ids = z["ids"]
             self.vocab = {str(t): i for i, t in enumerate(z["terms"])}
         return self
+
+
+def pool_scores(query: str, texts: list[str]) -> np.ndarray:
+    """BM25 of `query` over the given texts alone, with their own idf: a request's pool of
+    candidates is all the corpus the command line sees."""
+    index = BM25()
+    index.add(np.arange(len(texts)), texts)
+    return index.scores(query)

@@ -8,8 +8,8 @@ through the same code as `python -m discovery rank` (aspects.Ranker).
 
 `--segmentation oracle` labels sentences with papers.jsonl's predicted_labels instead of the
 product's segmenter (an evaluation-only variant). The product is printed as configured and with
-untrained aspect spaces (no heads); `--sweep` adds both for a grid of the aspect weight (the one
-knob tuned on these queries, with the choice of heads). One run is a few CPU-minutes of encoding (35 min wall on the shared machine at load 20).
+untrained aspect spaces (no heads); `--sweep` adds both for a grid of the aspect weight and the
+BM25 weight (the two knobs tuned on these queries, with the choice of heads). One run is a few CPU-minutes of encoding (35 min wall on the shared machine at load 20).
 """
 from __future__ import annotations
 
@@ -130,19 +130,20 @@ class OracleSegmenter:
 
 def product_sims(ranker: aspects.Ranker, papers: dict, queries: list[dict], qrels: dict,
                  cfg: aspects.AspectConfig) -> dict[str, dict]:
-    """Per query: the Ranker's cosines of its pool in every space (computed once, weighed later)."""
+    """Per query: the Ranker's cosines of its pool in every space and the pool's BM25 (computed
+    once, weighed later)."""
     text = {pid: (p["title"], p["abstract"]) for pid, p in papers.items()}
     out = {}
     for q in queries:
         cands = qrels[q["facet"]][q["paper_id"]]["cands"]
-        out[q["query_id"]] = ranker.similarities(text[q["paper_id"]], {c: text[c] for c in cands}, cfg)
+        out[q["query_id"]] = ranker.similarities_and_lexical(text[q["paper_id"]], {c: text[c] for c in cands}, cfg)
     return out
 
 
 def product_ranker(sims: dict, queries: list[dict], cfg: aspects.AspectConfig):
     by_paper_facet = {(q["paper_id"], CSFCUBE_FACET_ASPECT[q["facet"]]): sims[q["query_id"]] for q in queries}
     def rank(qid, cands, aspect):
-        return by_score(cands, aspects.space_score(by_paper_facet[(qid, aspect)], aspect, cfg))
+        return by_score(cands, aspects.pool_score(by_paper_facet[(qid, aspect)], aspect, cfg))
     return rank
 
 
@@ -158,17 +159,52 @@ def header() -> str:
             "|---|---|---|---|---|")
 
 
-def sweep(sims, name, queries, qrels, grid=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)) -> None:
-    for w in grid:
-        cfg = replace(aspects.CONFIG, weights={a: w for a in ASPECTS})
-        print(row(f"{name}, w = {w}", evaluate(product_ranker(sims, queries, cfg), queries, qrels)))
+GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # aspect weight
+LEXICAL_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75)
+
+
+def sweep_configs() -> list[aspects.AspectConfig]:
+    return [replace(aspects.CONFIG, fused_weights={a: w for a in ASPECTS}, lexical=lam)
+            for lam in LEXICAL_GRID for w in GRID]
+
+
+def sweep(sims, name, queries, qrels) -> None:
+    for cfg in sweep_configs():
+        print(row(f"{name}, w = {cfg.fused_weights['method']}, lexical = {cfg.lexical}",
+                  evaluate(product_ranker(sims, queries, cfg), queries, qrels)))
+
+
+def query_ap(sims, queries, qrels, cfg) -> dict[str, tuple[str, float]]:
+    """Per query id: (its aspect, its average precision) under cfg."""
+    rank = product_ranker(sims, queries, cfg)
+    out = {}
+    for q in queries:
+        pool, aspect = qrels[q["facet"]][q["paper_id"]], CSFCUBE_FACET_ASPECT[q["facet"]]
+        ranking = rank(q["paper_id"], list(pool["cands"]), aspect)
+        out[q["query_id"]] = (aspect, query_metrics(ranking, dict(zip(pool["cands"], pool["relevance"])))[0])
+    return out
+
+
+def leave_one_out(sims, queries, qrels) -> None:
+    """How the tuning carries to unseen queries: each query scored with the grid point that is
+    best on the other queries (all 23, or its facet's 7 for per-facet weights)."""
+    table = [query_ap(sims, queries, qrels, cfg) for cfg in sweep_configs()]
+    for per_facet in (False, True):
+        held = {a: [] for a in ASPECTS}
+        for qid, (aspect, _) in table[0].items():
+            others = [k for k, (a, _) in table[0].items() if k != qid and (a == aspect or not per_facet)]
+            best = max(table, key=lambda t: np.mean([t[k][1] for k in others]))
+            held[aspect].append(best[qid][1])
+        figures = " / ".join(f"{a} {100 * np.mean(v):.2f}" for a, v in held.items())
+        print(f"leave-one-query-out MAP, weights {'per facet' if per_facet else 'shared'}: {figures}"
+              f" / all {100 * np.mean(sum(held.values(), [])):.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder", choices=encoder.MODES, default=encoder.CONFIG.mode)
     ap.add_argument("--segmentation", choices=("product", "oracle"), default="product")
-    ap.add_argument("--sweep", action="store_true", help="also print a grid of aspect weights")
+    ap.add_argument("--sweep", action="store_true", help="also print a grid of aspect and BM25 weights, and leave-one-query-out figures")
     ap.add_argument("--skip-baselines", action="store_true", help="product rows only")
     args = ap.parse_args(argv)
     folder = data_dir()
@@ -191,9 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         figures = evaluate(product_ranker(sims[name], queries, cfg), queries, qrels)
         print(row(f"{name} ({args.segmentation} segmentation, heads {cfg.heads})", figures), flush=True)
     if args.sweep:
-        print("\naspect weight sweep (one weight for the three aspects; 'all' is unaffected):")
+        print("\naspect weight x lexical weight sweep (one aspect weight for the three aspects):")
         for name in variants:
             sweep(sims[name], name, queries, qrels)
+        print()
+        leave_one_out(sims["product"], queries, qrels)
     return 0
 
 

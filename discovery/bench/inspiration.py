@@ -34,8 +34,8 @@ import numpy as np
 
 from discovery import aspects, transitions
 from discovery.bench import csfcube
-from discovery.inspiration import InspirationConfig, problem_vectors, relevance, request_lexical, signals
-from discovery.lexical import BM25, tokenize
+from discovery.inspiration import InspirationConfig, problem_vectors, relevance, signals
+from discovery.lexical import BM25, pool_scores, tokenize
 from discovery.settings import shared_data_dir
 
 POOL, NEAR, LOOSE_UNTIL = 180, 120, 1000  # pool size, nearest papers in it, rank the looser ones reach
@@ -90,7 +90,7 @@ def csfcube_requests() -> dict[str, list[Request]]:
         whole = f"{papers[qid]['title']} {papers[qid]['abstract']}"
         seg = aspects.segment([(papers[qid]["title"], papers[qid]["abstract"])])[0]
         for name, text in (("abstract", whole), ("problem", seg.text("problem") or seg.sentences[0])):
-            sig = signals(problem_vectors(text), vectors, request_lexical(text, texts), transition)
+            sig = signals(problem_vectors(text), vectors, pool_scores(text, texts), transition)
             out[f"csfcube-method/{name}"].append(Request(qid, sig, positives))
     return out
 
@@ -160,7 +160,7 @@ class Corpus:
     def request(self, qid: str, problem: str, pool: np.ndarray, positives: np.ndarray,
                 transition: transitions.Transition) -> Request:
         vectors = {s: v[pool] for s, v in self.vectors.items()}
-        lexical = request_lexical(problem, [self.text(i) for i in pool])
+        lexical = pool_scores(problem, [self.text(i) for i in pool])
         return Request(qid, signals(problem_vectors(problem), vectors, lexical, transition), positives)
 
 

@@ -73,11 +73,41 @@ def test_it_adds_the_weighted_aspect_similarity_to_the_paper_similarity():
     np.testing.assert_allclose(aspects.score(whole, aspect, "all", cfg), whole)
 
 
+def test_it_puts_bm25_on_the_scale_of_the_pools_whole_paper_cosines():
+    whole = np.array([0.2, 0.4, 0.6])
+    term = aspects.lexical_term(whole, np.array([0.0, 5.0, 10.0]))
+    assert np.isclose(term.std(), whole.std()) and np.isclose(term.mean(), 0.0)
+    assert np.all(np.diff(term) > 0)
+    # scaling the query's BM25 (a longer query) changes nothing
+    np.testing.assert_allclose(aspects.lexical_term(whole, np.array([0.0, 50.0, 100.0])), term)
+    # no lexical evidence: no term
+    assert not aspects.lexical_term(whole, np.array([3.0, 3.0, 3.0])).any()
+    assert not aspects.lexical_term(whole[:1], np.array([3.0])).any()
+
+
+def test_the_pool_score_lets_a_shared_rare_term_break_a_dense_tie():
+    cfg = aspects.AspectConfig(fused_weights=dict.fromkeys(aspects.ASPECTS, 0.5), lexical=0.3)
+    sims = {"paper": np.array([0.5, 0.5, 0.1]), "method": np.array([0.3, 0.3, 0.1]),
+            "lexical": np.array([0.0, 4.0, 0.0])}
+    for facet in ("method", "all"):
+        scores = aspects.pool_score(sims, facet, cfg)
+        assert scores[1] > scores[0] > scores[2]
+    # the dense-only score (the search's FAISS stage) keeps its own weights and no lexical term
+    np.testing.assert_allclose(aspects.space_score(sims, "method", cfg), [0.575, 0.575, 0.125])
+
+
+def test_the_ranker_scores_a_pool_with_its_own_bm25(fake_encoder):
+    query = ("Q", "We use zeolite catalysts.")
+    cands = {"plain": ("A", "We use catalysts."), "rare": ("B", "We use zeolite catalysts too.")}
+    sims = aspects.Ranker(CueSegmenter()).similarities_and_lexical(query, cands)
+    assert sims["lexical"][1] > sims["lexical"][0] > 0
+
+
 def test_it_ranks_the_candidate_sharing_the_method_first(fake_encoder):
     query = ("Q", "Speech is noisy. We propose a linear time parser. Results show gains.")
     cands = {"same-method": ("A", "Vision is hard. We propose a linear time parser. Results show nothing."),
              "same-problem": ("B", "Speech is noisy. We propose dropout regularisation. Results vary.")}
-    ranker = aspects.Ranker(CueSegmenter(), aspects.AspectConfig(weights=dict.fromkeys(aspects.ASPECTS, 3.0)))
+    ranker = aspects.Ranker(CueSegmenter(), aspects.AspectConfig(fused_weights=dict.fromkeys(aspects.ASPECTS, 3.0)))
     assert ranker.rank(query, cands, "method")[0] == "same-method"
     assert ranker.rank(query, cands, "problem")[0] == "same-problem"
 
