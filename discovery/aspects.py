@@ -51,7 +51,7 @@ class AspectConfig:
     # the score when the candidates' BM25 is at hand (ranking a given pool: `discovery rank`):
     # BM25 carries the exact terms (method names, datasets) that mean-pooled vectors blur, and
     # with it in, a larger aspect weight pays. Tuned together on CSFCube dev (grid 0-0.5 by
-    # 0-0.75): 0.5 and 0.3 lift every facet over whole-abstract MiniLM by 1.9-3.1 MAP; weights
+    # 0-0.75): 0.5 and 0.3 lift every facet over whole-abstract MiniLM by 2.1-3.8 MAP; weights
     # chosen per facet lost under leave-one-query-out (42.0 against 43.4 MAP), so they are shared
     fused_weights: dict[str, float] = field(default_factory=lambda: {
         "problem": 0.5, "method": 0.5, "findings": 0.5})

@@ -13,7 +13,8 @@ Sentence Classification in Medical Scientific Abstracts"). Each sentence enters 
   committed;
 - hashed word uni/bigrams, its position from the start and from the end, and its length.
 The GRU supplies the context. The committed weights are an ensemble of five such nets trained
-with different seeds (discovery/train/segmenter.py); their probabilities are averaged. The
+with different seeds, by self-training on CSAbstruct and unlabeled ml_papers abstracts
+(discovery/train/segmenter.py); their probabilities are averaged. The
 whole segmenter costs ~3 ms of CPU per abstract, about a quarter of the Int8 encoder's.
 
 The net predicts the five CSAbstruct labels; background and objective are summed into problem.

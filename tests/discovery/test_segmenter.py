@@ -121,3 +121,59 @@ def test_it_reaches_a_sane_f1_on_a_slice_of_csabstruct(seg):
     gold = [[SOURCE_TO_LABEL[x] for x in r["labels"]] for r in rows]
     scores = aspect_f1([x for g in gold for x in g], [x for p in pred for x in p])
     assert scores["macro"] > 0.7, scores
+
+
+# ---------------------------------------------------------------------------- self-training
+
+def _features(n_abstracts):
+    from discovery.segmenter import SegmenterConfig, featurize
+
+    abstracts = [["A problem exists.", "We solve it with a model.", "It works well."][:2 + i % 2]
+                 for i in range(n_abstracts)]
+    return [featurize(a, fake_vectors(a), SegmenterConfig()) for a in abstracts]
+
+
+def test_a_soft_label_equal_to_the_gold_one_gives_the_gold_loss():
+    """batch_loss: a one-hot teacher over a sentence, at the gold sentence's weight, is the
+    gold cross-entropy; so the two kinds of label share one scale."""
+    import torch
+    from discovery.segmenter import SOURCE_LABELS, SegmenterConfig, SegmenterNet, collate
+    from discovery.train.segmenter import TrainConfig, batch_loss
+
+    torch.manual_seed(0)
+    net = SegmenterNet(SegmenterConfig()).eval()
+    items = _features(2)
+    batch = collate(items, 10)
+    labels = [["background", "method"], ["objective", "method", "result"]]
+    rows = [{"labels": lab, "confs": [1.0] * len(lab)} for lab in labels]
+    onehot = [torch.nn.functional.one_hot(torch.tensor([SOURCE_LABELS.index(x) for x in lab]), 5).float()
+              for lab in labels]
+    tcfg = TrainConfig(pseudo_weight=1.0)
+    gold = batch_loss(net, batch, list(enumerate(rows)), [], tcfg)
+    soft = batch_loss(net, batch, [], list(enumerate(onehot)), tcfg)
+    mixed = batch_loss(net, batch, [(0, rows[0])], [(1, onehot[1])], tcfg)
+    assert torch.allclose(gold, soft) and torch.allclose(gold, mixed)
+    # a smaller pseudo weight moves the mixed loss towards the gold abstract's own
+    lighter = batch_loss(net, batch, [(0, rows[0])], [(1, onehot[1])], TrainConfig(pseudo_weight=0.3))
+    alone = batch_loss(net, batch, [(0, rows[0])], [], tcfg)
+    assert abs(lighter - alone) < abs(mixed - alone)
+
+
+def test_an_epoch_visits_every_gold_and_unlabeled_abstract_once():
+    import torch
+    from discovery.train.segmenter import epoch_order
+
+    order = epoch_order(5, 7, torch.Generator().manual_seed(0))
+    assert sorted(order) == list(range(12)) and order != list(range(12))
+    assert sorted(epoch_order(5, 0, torch.Generator().manual_seed(0))) == list(range(5))
+
+
+@pytest.mark.skipif(not (DATA / "ml_papers.jsonl.gz").exists(),
+                    reason="ml_papers.jsonl.gz not found under SHARED_DATA_DIR (../shared/data)")
+def test_unlabeled_abstracts_are_a_fixed_sample_of_the_corpus():
+    from discovery.train.segmenter import unlabeled_abstracts
+
+    first, again = unlabeled_abstracts(20), unlabeled_abstracts(20)
+    assert first == again and len(first) == 20
+    assert all(3 <= len(a) <= 14 for a in first)
+    assert unlabeled_abstracts(20, seed=7) != first
