@@ -163,7 +163,9 @@ def collate(items: list[Features], max_position: int) -> Batch:
 # ---------------------------------------------------------------------------- the net
 
 class SegmenterNet(nn.Module):
-    def __init__(self, cfg: SegmenterConfig):
+    def __init__(self, cfg: SegmenterConfig, extra_dim: int = 0):
+        """extra_dim: width of more per-sentence features given to forward() (an experiment's,
+        discovery/train/segmenter_finetune.py; the product gives none)."""
         super().__init__()
         self.cfg = cfg
         # frozen and shared with the encoder's files: a buffer, left out of the saved weights
@@ -173,17 +175,19 @@ class SegmenterNet(nn.Module):
         self.ngrams = nn.EmbeddingBag(cfg.buckets, cfg.ngram_dim, mode="mean")
         self.pos = nn.Embedding(cfg.max_position, cfg.position_dim)
         self.rpos = nn.Embedding(cfg.max_position, cfg.position_dim)
-        d_in = cfg.vector_dim + cfg.word_channels + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
+        d_in = cfg.vector_dim + extra_dim + cfg.word_channels + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
         self.proj = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(d_in, cfg.hidden), nn.GELU())
         self.gru = nn.GRU(cfg.hidden, cfg.hidden, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Dropout(cfg.dropout),
                                   nn.Linear(3 * cfg.hidden, len(SOURCE_LABELS)))
 
-    def forward(self, batch: Batch) -> torch.Tensor:
-        """Logits over SOURCE_LABELS, (B, T, 5); padded positions are garbage, mask them."""
+    def forward(self, batch: Batch, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits over SOURCE_LABELS, (B, T, 5); padded positions are garbage, mask them.
+        extra: (B, T, extra_dim) features, placed after the sentence vectors."""
         B, T = batch.mask.shape
         bags = self.ngrams(batch.ngrams, batch.offsets).view(B, T, -1)
-        x = torch.cat([batch.vectors, self.word_features(batch.tokens), bags,
+        vectors = [batch.vectors] + ([] if extra is None else [extra])
+        x = torch.cat([*vectors, self.word_features(batch.tokens), bags,
                        self.pos(batch.positions), self.rpos(batch.rpositions), batch.scalars], dim=-1)
         h = self.proj(x)
         packed = nn.utils.rnn.pack_padded_sequence(h, batch.lengths, batch_first=True,
@@ -312,11 +316,14 @@ class Segmenter:
         save_file(tensors, str(path), metadata=meta)
 
     @torch.no_grad()
+    def source_probabilities(self, items: list[Features]) -> torch.Tensor:
+        """(B, T, 5) probabilities over SOURCE_LABELS, averaged over the ensemble (padded)."""
+        batch = collate(items, self.cfg.max_position)
+        return sum(torch.softmax(net(batch), -1) for net in self.nets) / len(self.nets)
+
     def probabilities(self, items: list[Features]) -> list[np.ndarray]:
         """Per abstract, (n, 4) probabilities over LABELS, averaged over the ensemble."""
-        batch = collate(items, self.cfg.max_position)
-        probs = sum(torch.softmax(net(batch), -1) for net in self.nets) / len(self.nets)
-        label_probs = to_label_probs(probs).numpy()
+        label_probs = to_label_probs(self.source_probabilities(items)).numpy()
         return [label_probs[b, :len(f.ngrams)] for b, f in enumerate(items)]
 
     def label(self, sentences: list[str], vectors: np.ndarray | None = None,

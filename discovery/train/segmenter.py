@@ -119,14 +119,12 @@ def prepare_unlabeled(n: int, cfg: SegmenterConfig, mode: str = "fp32") -> list[
     return [featurize(r["sentences"], v, cfg) for r, v in zip(rows, vectors)]
 
 
-@torch.no_grad()
 def soft_labels(teacher: Segmenter, items: list[Features], batch_size: int = 256) -> list[torch.Tensor]:
     """Per abstract, (n, 5) probabilities over SOURCE_LABELS averaged over the teacher's nets."""
     out = []
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
-        batch = collate(chunk, teacher.cfg.max_position)
-        probs = sum(torch.softmax(net(batch), -1) for net in teacher.nets) / len(teacher.nets)
+        probs = teacher.source_probabilities(chunk)
         out += [probs[b, :len(f.ngrams)] for b, f in enumerate(chunk)]
     return out
 
@@ -211,13 +209,13 @@ def soft_tensors(probs: list[torch.Tensor], T: int, weight: float) -> tuple[torc
     return q, w
 
 
-def batch_loss(net: SegmenterNet, batch, gold: list[tuple[int, dict]],
+def batch_loss(logits: torch.Tensor, gold: list[tuple[int, dict]],
                soft: list[tuple[int, torch.Tensor]], tcfg: TrainConfig) -> torch.Tensor:
-    """Weighted cross-entropy over a batch of gold-labelled abstracts (position in the batch,
-    CSAbstruct row) and soft-labelled ones (position, teacher probabilities), with one
-    normaliser, so that a sentence weighs what its weight says."""
-    T = batch.mask.shape[1]
-    logp = torch.log_softmax(net(batch), -1)
+    """Weighted cross-entropy of a batch's (B, T, 5) logits over its gold-labelled abstracts
+    (position in the batch, CSAbstruct row) and soft-labelled ones (position, teacher
+    probabilities), with one normaliser, so that a sentence weighs what its weight says."""
+    T = logits.shape[1]
+    logp = torch.log_softmax(logits, -1)
     total, weight = logp.new_zeros(()), logp.new_zeros(())
     if gold:
         y, w = gold_tensors([row for _, row in gold], T, tcfg.conf_power)
@@ -254,7 +252,7 @@ def train_member(seed: int, train: tuple[list[dict], list[Features]],
                             cfg.max_position)
             gold = [(b, rows[i]) for b, i in enumerate(idx) if i < len(items)]
             soft = [(b, u_probs[i - len(items)]) for b, i in enumerate(idx) if i >= len(items)]
-            loss = batch_loss(net, batch, gold, soft, tcfg)
+            loss = batch_loss(net(batch), gold, soft, tcfg)
             opt.zero_grad()
             loss.backward()
             opt.step()

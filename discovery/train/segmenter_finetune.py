@@ -32,9 +32,8 @@ import torch
 from torch import nn
 
 from discovery import encoder
-from discovery.segmenter import (LABELS, N_SCALARS, SOURCE_TO_LABEL, Segmenter, SegmenterConfig,
+from discovery.segmenter import (LABELS, SOURCE_TO_LABEL, Segmenter, SegmenterConfig,
                                  SegmenterNet, collate, to_label_probs)
-from discovery.settings import PROJECT_ROOT
 from discovery.train import segmenter as base
 
 FROZEN_LAYERS = 5  # the branch starts after these; MiniLM has 6
@@ -57,7 +56,7 @@ def layer_states(split: str, rows: list[dict], context: bool) -> list:
     sentence index of each token, -1 for [CLS], [SEP] and characters outside any sentence)."""
     texts, spans = _texts_and_spans(rows, context)
     digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
-    path = PROJECT_ROOT / "var" / "cache" / "segmenter" / f"{split}-layer{FROZEN_LAYERS}-ctx{int(context)}-{digest}.npz"
+    path = base.CACHE / f"{split}-layer{FROZEN_LAYERS}-ctx{int(context)}-{digest}.npz"
     if not path.exists():
         states, sids = _encode_layer(texts, spans, max_length=256 if context else 64)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,9 +111,7 @@ class BranchSegmenter(nn.Module):
 
         self.context = context
         self.layer = copy.deepcopy(AutoModel.from_pretrained(encoder.model_path()).encoder.layer[FROZEN_LAYERS])
-        self.net = SegmenterNet(cfg)
-        d_in = 2 * cfg.vector_dim + cfg.word_channels + cfg.ngram_dim + 2 * cfg.position_dim + N_SCALARS
-        self.net.proj = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(d_in, cfg.hidden), nn.GELU())
+        self.net = SegmenterNet(cfg, extra_dim=cfg.vector_dim)
 
     def _layer(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         out = self.layer(x, attention_mask=(~mask[:, None, None, :]).float() * torch.finfo(torch.float32).min)
@@ -140,15 +137,8 @@ class BranchSegmenter(nn.Module):
         return nn.functional.normalize(out, dim=-1) * SCALE
 
     def forward(self, batch, units: list) -> torch.Tensor:
-        net, (B, T) = self.net, batch.mask.shape
-        x = torch.cat([batch.vectors, self.branch_vectors(units, B, T), net.word_features(batch.tokens),
-                       net.ngrams(batch.ngrams, batch.offsets).view(B, T, -1), net.pos(batch.positions),
-                       net.rpos(batch.rpositions), batch.scalars], dim=-1)
-        h = net.proj(x)
-        packed = nn.utils.rnn.pack_padded_sequence(h, batch.lengths, batch_first=True, enforce_sorted=False)
-        ctx, _ = net.gru(packed)
-        ctx, _ = nn.utils.rnn.pad_packed_sequence(ctx, batch_first=True, total_length=T)
-        return net.head(torch.cat([h, ctx], dim=-1))
+        B, T = batch.mask.shape
+        return self.net(batch, extra=self.branch_vectors(units, B, T))
 
 
 def _padded(seqs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,10 +177,8 @@ def train(data: dict, cfg: SegmenterConfig, context: bool, epochs: int, seed: in
         for start in range(0, len(perm), 32):
             idx = perm[start:start + 32]
             batch = collate([items[i] for i in idx], cfg.max_position)
-            y, w = base.gold_tensors([rows[i] for i in idx], batch.mask.shape[1], base.TrainConfig.conf_power)
-            losses = nn.functional.cross_entropy(model(batch, [units[i] for i in idx]).flatten(0, 1),
-                                                 y.flatten(), reduction="none")
-            loss = (losses * w.flatten()).sum() / w.sum()
+            loss = base.batch_loss(model(batch, [units[i] for i in idx]),
+                                   [(b, rows[i]) for b, i in enumerate(idx)], [], base.TrainConfig())
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -149,13 +149,14 @@ def test_a_soft_label_equal_to_the_gold_one_gives_the_gold_loss():
     onehot = [torch.nn.functional.one_hot(torch.tensor([SOURCE_LABELS.index(x) for x in lab]), 5).float()
               for lab in labels]
     tcfg = TrainConfig(pseudo_weight=1.0)
-    gold = batch_loss(net, batch, list(enumerate(rows)), [], tcfg)
-    soft = batch_loss(net, batch, [], list(enumerate(onehot)), tcfg)
-    mixed = batch_loss(net, batch, [(0, rows[0])], [(1, onehot[1])], tcfg)
+    logits = net(batch)
+    gold = batch_loss(logits, list(enumerate(rows)), [], tcfg)
+    soft = batch_loss(logits, [], list(enumerate(onehot)), tcfg)
+    mixed = batch_loss(logits, [(0, rows[0])], [(1, onehot[1])], tcfg)
     assert torch.allclose(gold, soft) and torch.allclose(gold, mixed)
     # a smaller pseudo weight moves the mixed loss towards the gold abstract's own
-    lighter = batch_loss(net, batch, [(0, rows[0])], [(1, onehot[1])], TrainConfig(pseudo_weight=0.3))
-    alone = batch_loss(net, batch, [(0, rows[0])], [], tcfg)
+    lighter = batch_loss(logits, [(0, rows[0])], [(1, onehot[1])], TrainConfig(pseudo_weight=0.3))
+    alone = batch_loss(logits, [(0, rows[0])], [], tcfg)
     assert abs(lighter - alone) < abs(mixed - alone)
 
 
