@@ -11,8 +11,10 @@ each sentence is checked against what it may rest on:
 - **specifics**: numbers, years, sizes and capitalised names in the sentence must occur in the
   sources it rests on (the cited papers' text, else the idea and the evidence): cosine is blind to
   "175B" vs "52B" and to an invented initiative's name.
+- **the idea's words**: a sentence that cites [n] without speaking of the idea must not use the
+  idea's terms that paper n's text lacks (the paper is said to do what the idea does).
 - **titles**: a quoted title must be the title of a paper the sentence cites (of any evidence
-  paper when it cites none).
+  paper when it cites none); a sentence that is only a title says nothing and fails too.
 - **verdict**: a sentence about the idea must not contradict the verdict (calling an aspect new
   that the verdict found known, or the reverse).
 
@@ -138,6 +140,22 @@ def unknown_specifics(sentence: str, source_text: str) -> list[str]:
     return sorted(t for t in specifics(sentence) if t not in words and t not in low)
 
 
+CONTENT_WORD = re.compile(r"[a-z][a-z-]{3,}")
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in CONTENT_WORD.findall(text.lower())}  # "diffusion" / "diffuses": one stem
+
+
+def borrowed_terms(sentence: str, idea_text: str, basis: str) -> list[str]:
+    """Words of the sentence that come from the idea and not from the papers it cites: a claim
+    about paper n in the idea's terms ("[1] shows that diffusion models ..." of a paper that never
+    says "diffusion") puts the idea in n's mouth, and the encoder's cosine does not notice."""
+    only_idea = _stems(idea_text) - _stems(basis)
+    return sorted({w for w in CONTENT_WORD.findall(strip_citations(sentence).lower())
+                   if w[:5] in only_idea and w not in COMMON})
+
+
 def _tokens(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
@@ -206,7 +224,8 @@ def check(text: str, sources: dict[int, Source], idea_text: str, verdict: str,
     sims = vecs[:len(sentences)] @ vecs[len(sentences):].T  # sentence x pool
     owner = np.asarray(owner)
     everything = " ".join([idea_text] + [src.text() for _, src in numbered])
-    return [_check_one(s, sims[i], owner, pool, sources, everything, verdict, limits) for i, s in enumerate(sentences)]
+    return [_check_one(s, sims[i], owner, pool, sources, everything, idea_text, verdict, limits)
+            for i, s in enumerate(sentences)]
 
 
 def _closest(n: int, sims: np.ndarray, owner: np.ndarray, pool: list[str]) -> str:
@@ -221,7 +240,7 @@ def _negation_differs(claim: str, support: str) -> bool:
 
 
 def _check_one(sentence: str, sims: np.ndarray, owner: np.ndarray, pool: list[str], sources: dict[int, Source],
-               everything: str, verdict: str, limits: Thresholds) -> Check:
+               everything: str, idea_text: str, verdict: str, limits: Thresholds) -> Check:
     cites = list(dict.fromkeys(int(n) for n in CITE.findall(sentence)))
     out = Check(sentence, cites)
     unknown = [n for n in cites if n not in sources]
@@ -238,6 +257,9 @@ def _check_one(sentence: str, sims: np.ndarray, owner: np.ndarray, pool: list[st
         if flipped:
             out.reasons.append("negates what " + ", ".join(f"[{n}]" for n in flipped) + " says")
         basis = " ".join(sources[n].text() for n in known)
+        borrowed = [] if ABOUT_IDEA.search(strip_citations(sentence)) else borrowed_terms(sentence, idea_text, basis)
+        if borrowed:
+            out.reasons.append("gives " + "".join(f"[{n}]" for n in known) + " the idea's words: " + ", ".join(borrowed[:5]))
     else:
         out.support = float(sims.max()) if sims.size else 0.0
         if polarity(strip_citations(sentence)) is None:  # not a statement of the verdict
@@ -250,6 +272,8 @@ def _check_one(sentence: str, sims: np.ndarray, owner: np.ndarray, pool: list[st
     if extra:
         out.reasons.append("states what its sources do not: " + ", ".join(extra[:5]))
     titles = [sources[n].title for n in known] or [s.title for s in sources.values()]
+    if title_matches(strip_citations(sentence).rstrip("."), [s.title for s in sources.values() if s.title]):
+        out.reasons.append("names a paper and says nothing about it")  # "Some Title [1]." passes support
     for quoted in QUOTED.findall(sentence):
         if len(quoted.split()) >= 3 and not title_matches(quoted, titles):
             out.reasons.append(f"quotes a title its citations do not have: \"{quoted[:60]}\"")

@@ -42,6 +42,8 @@ class RationaleConfig:
     prompt_k: int = 2  # evidence papers per aspect listed in the prompt: prefill time grows with it
     min_sentences: int = 2  # grounded sentences an LLM rationale needs to be shown
     quote_chars: int = 220  # an evidence sentence quoted in the prompt or the extractive rationale
+    claims: int = 3  # papers a constrained rationale makes one claim about, each cited
+    claim_chars: int = 170  # one sentence: ~35 tokens, so three claims fit a 1.5B's budget
 
 
 @dataclass
@@ -136,6 +138,52 @@ def prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig)
             {"role": "user", "content": user}]
 
 
+def claim_papers(assessment: Assessment, cfg: RationaleConfig) -> list[int]:
+    """[n] of the papers a constrained rationale speaks about: those the verdict rests on first,
+    then each given aspect's closest; only papers with a sentence the prompt can quote."""
+    said = _best_sentences(assessment)
+    ordered = list(assessment.overlapping) + [e.id for rank in range(cfg.prompt_k) for a in given_aspects(assessment)
+                                              for e in assessment.evidence[a][rank:rank + 1]]
+    numbers = {pid: n for n, pid in evidence_numbers(assessment).items()}
+    return [numbers[pid] for pid in dict.fromkeys(ordered) if pid in said][:cfg.claims]
+
+
+def claims_prompt(assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig) -> tuple[list[dict], dict]:
+    """(messages, schema) for a rationale decoded as one claim per paper, keyed by its [n]: the
+    key forces the citation, which free text from the 1.5B model never wrote, and the quoted
+    sentence gives the claim something true to rest on."""
+    numbers, said = evidence_numbers(assessment), _best_sentences(assessment)
+    chosen = claim_papers(assessment, cfg)
+    listing = "\n".join(f"[{n}] \"{_plain(titles.get(numbers[n], 'paper %d' % numbers[n]))[:cfg.title_chars]}\" "
+                        f"says: {_plain(said[numbers[n]])[:cfg.quote_chars]}" for n in chosen)
+    idea = assessment.idea
+    user = (f"Idea problem: {idea.problem[:300]}\nIdea method: {idea.method[:300]}\n"
+            f"Verdict: {assessment.verdict_label}.\n\nRelated papers:\n{listing}\n\n"
+            "For each related paper, write one sentence on what that paper does or finds that bears on the idea, "
+            "in the paper's own words. Do not repeat its title, and do not add facts that its sentence does not state.")
+    schema = {"type": "object", "required": [f"[{n}]" for n in chosen],
+              "properties": {f"[{n}]": {"type": "string", "minLength": 20, "maxLength": cfg.claim_chars} for n in chosen}}
+    return [{"role": "system", "content": "You explain novelty assessments of research ideas briefly and factually."},
+            {"role": "user", "content": user}], schema
+
+
+TRAILING = re.compile(r"(\s+\b(a|an|the|of|and|or|to|in|on|for|with|by|as|which|that|its|their|is|are|from)\b)+$", re.I)
+
+
+def _whole(claim: str, limit: int) -> str:
+    """A claim cut at the length limit ends mid-clause ("..., which is relevant to the idea of a"):
+    back to its last comma when that keeps most of it, and never on a function word."""
+    claim = claim.strip().rstrip(".;:, ")
+    if len(claim) >= 0.9 * limit and claim.rfind(", ") > 0.5 * len(claim):
+        claim = claim[:claim.rfind(", ")]
+    return TRAILING.sub("", claim).rstrip(".;:, ")
+
+
+def claims_text(claims: dict, limit: int) -> str:
+    """{"[n]": claim} -> "claim [n]. claim [m].": each sentence ends with its citation."""
+    return " ".join(f"{_whole(value, limit)} {key}." for key, value in claims.items() if _whole(value, limit))
+
+
 def _plain(title: str) -> str:
     """Brackets in a title ("[Re] ...") would read as citations."""
     return title.replace("[", "(").replace("]", ")")
@@ -219,6 +267,34 @@ def _generate(engine, messages: list[dict], cfg: RationaleConfig, seed: int, tim
         return partial[:end + 1], f"the LLM timed out after {timeout_s:.0f} s; its text was cut"
 
 
+def _generate_claims(engine, assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig, seed: int,
+                     timeout_s: float, greedy: bool) -> tuple[str, str]:
+    """(text, note) of a constrained rationale; a timeout keeps nothing (a cut claim is no claim)."""
+    from inference import GenerationTimeout
+    from inference.structured import json_object
+
+    messages, schema = claims_prompt(assessment, titles, cfg)
+    if not schema["properties"]:
+        return "", "no evidence sentence to make a claim about"
+    try:
+        # greedy first: the claims paraphrase their quotes, and sampling only adds drift
+        claims = json_object(engine, messages, schema, max_new_tokens=cfg.max_new_tokens,
+                             temperature=0.0 if greedy else cfg.temperature, top_p=cfg.top_p,
+                             seed=seed, timeout_s=timeout_s)
+    except GenerationTimeout:
+        return "", f"the LLM timed out after {timeout_s:.0f} s"
+    return claims_text(claims, cfg.claim_chars), ""
+
+
+def _draft(engine, assessment: Assessment, titles: dict[int, str], cfg: RationaleConfig, attempt: int, seed: int,
+           timeout_s: float) -> tuple[str, str]:
+    """An engine that decodes under a schema (a step model) writes cited claims; any other engine
+    (a remote or stand-in one) writes free text, and the checks below treat both alike."""
+    if hasattr(engine, "steps"):
+        return _generate_claims(engine, assessment, titles, cfg, seed + attempt, timeout_s, greedy=attempt == 0)
+    return _generate(engine, prompt(assessment, titles, cfg), cfg, seed + attempt, timeout_s)
+
+
 def grounded(text: str, assessment: Assessment, srcs: dict[int, grounding.Source]) -> tuple[str, list[dict]]:
     """(the sentences of `text` that pass every grounding check, joined; the dropped ones)."""
     checks = grounding.check(text, srcs, assessment.idea.text(), assessment.verdict)
@@ -245,7 +321,7 @@ def write(assessment: Assessment, titles: dict[int, str], *, engine=None, cfg: R
                 from inference import load_engine
 
                 engine = load_engine()
-            text, note = _generate(engine, prompt(assessment, titles, cfg), cfg, seed + attempt, timeout_s)
+            text, note = _draft(engine, assessment, titles, cfg, attempt, seed, timeout_s)
         except Exception as exc:  # GenerationError, a model that fails to load, ...
             failure = f"the LLM failed: {type(exc).__name__}: {str(exc)[:200]}"
             break

@@ -82,3 +82,23 @@ def test_the_shipped_thresholds_come_from_the_calibration_command():
     limits = grounding.Thresholds.load()
     assert "python -m discovery.train.grounding --save" in raw
     assert 0.3 <= limits.cited <= 0.9 and 0.3 <= limits.uncited <= 0.9
+
+
+def test_a_sentence_that_only_names_a_paper_fails(sources):
+    [why] = reasons("LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale [1].", sources)
+    assert "names a paper and says nothing about it" in why
+    assert reasons("LLM.int8() multiplies the outlier dimensions in 16 bits and the rest in 8 bits [1].",
+                   sources) == [[]]
+
+
+def test_a_claim_about_a_paper_in_the_ideas_words_fails(sources):
+    """The 1.5B model's way of inventing: the idea's topic put into the cited paper's sentence."""
+    idea = "Use diffusion models to generate synthetic training images for rare classes."
+    [why] = reasons("[1] isolates outlier feature dimensions of diffusion models into a 16-bit matrix "
+                    "multiplication.", sources, idea=idea)
+    assert any("the idea's words: diffusion" in r for r in why)
+    # the same words are fine where the sentence speaks of the idea, or where the paper has them
+    assert not any("idea's words" in r for r in reasons(
+        "Unlike the idea, which uses diffusion models, [1] isolates outlier feature dimensions.", sources, idea=idea)[0])
+    assert grounding.borrowed_terms("[1] multiplies matrices in 8 bits.", "Multiply matrices faster.",
+                                    sources[1].text()) == []

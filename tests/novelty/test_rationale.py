@@ -116,6 +116,32 @@ def test_it_saves_no_invalid_citation_with_the_real_default_model(store, assessm
     written = rationale.write(assessment, titles, engine=engine, cfg=rationale.RationaleConfig(attempts=1, budget_s=10))
     assert rationale.invalid_citations(written.text, rationale.evidence_numbers(assessment)) == []
     assert written.text and written.source in ("llm", "extractive")
+    # a step-model engine writes one claim per chosen paper under the schema: each ends with its [n]
+    from discovery import grounding
+
+    chosen = rationale.claim_papers(assessment, rationale.RationaleConfig())
+    if written.raw and written.raw[0]:
+        ends = [int(s.rsplit("[", 1)[1].rstrip("].")) for s in grounding.split(written.raw[0]) if s.endswith("].")]
+        assert ends and set(ends) <= set(chosen)
+
+
+def test_the_claims_schema_asks_one_cited_claim_per_evidence_paper_with_a_sentence(store, assessment):
+    titles = store.titles(assessment.cited_ids())
+    messages, schema = rationale.claims_prompt(assessment, titles, rationale.RationaleConfig())
+    numbers = rationale.evidence_numbers(assessment)
+    keys = list(schema["properties"])
+    assert keys and keys == schema["required"] and len(keys) <= rationale.RationaleConfig().claims
+    assert all(int(k.strip("[]")) in numbers for k in keys)
+    for k in keys:  # the prompt quotes what each paper says, under its number
+        assert f"{k} \"" in messages[1]["content"]
+
+
+def test_claims_become_cited_sentences_without_a_dangling_end():
+    text = rationale.claims_text({"[1]": "It prunes weights by magnitude times activation.",
+                                  "[3]": "It surveys search agents and their paradigm, optimization, evaluation, and an",
+                                  "[4]": "  "}, limit=80)
+    assert text == ("It prunes weights by magnitude times activation [1]. "
+                    "It surveys search agents and their paradigm, optimization, evaluation [3].")
 
 
 def test_it_drops_lines_that_only_echo_the_paper_list(store, assessment, said):
