@@ -255,7 +255,7 @@ TextsOf = Callable[[list[int]], dict[int, str]]  # id -> the paper's text
 
 
 def learned_judgement(index_set: IndexSet, ids: np.ndarray, sims: dict[str, np.ndarray], idea: Idea,
-                      texts_of: TextsOf, cfg: NoveltyConfig):
+                      texts_of: TextsOf, cfg: NoveltyConfig, second_opinion=None):
     """(novelty_scorer.Judgement, the paper ids behind its verdict) against the idea's cfg.pool
     nearest candidates by whole-paper cosine; (None, []) when none of their texts is known."""
     from discovery import novelty_scorer
@@ -266,7 +266,8 @@ def learned_judgement(index_set: IndexSet, ids: np.ndarray, sims: dict[str, np.n
     if not pool:
         return None, []
     judged = novelty_scorer.judge(idea.text(), [texts[i] for i in pool],
-                                  index_set.reconstruct("paper", np.asarray(pool, np.int64)))
+                                  index_set.reconstruct("paper", np.asarray(pool, np.int64)),
+                                  second_opinion=second_opinion)
     return judged, [pool[j] for j in judged.papers]
 
 
@@ -293,10 +294,11 @@ def attach_sentences(evidence: dict[str, list[Evidence]], idea: Idea, sentences_
 def assess(index_set: IndexSet, idea: Idea, calibration: Calibration, *, as_of: int | None = None,
            cfg: NoveltyConfig | None = None, sentences_of: SentencesOf | None = None,
            texts_of: TextsOf | None = None, vectors: dict[str, np.ndarray] | None = None,
-           on_stage: Callable[[str], None] = lambda stage: None) -> Assessment:
+           on_stage: Callable[[str], None] = lambda stage: None, second_opinion=None) -> Assessment:
     """Deterministic novelty assessment of one idea against the papers in `index_set` (up to
     `as_of` when given). Stages reported through `on_stage`: retrieving, scoring. The learned
-    overall score needs the candidates' texts: `texts_of`, else joined `sentences_of`."""
+    overall score needs the candidates' texts: `texts_of`, else joined `sentences_of`;
+    `second_opinion` (discovery.crosscheck.configured()) lets the LLM cross-check it."""
     cfg = cfg or NoveltyConfig()
     t0 = time.perf_counter()
     on_stage("retrieving")
@@ -317,7 +319,8 @@ def assess(index_set: IndexSet, idea: Idea, calibration: Calibration, *, as_of: 
     if texts_of is None and sentences_of is not None:
         texts_of = lambda pids: {i: " ".join(t for t, _ in s) for i, s in sentences_of(pids).items()}  # noqa: E731
     t_judge = time.perf_counter()
-    judged, behind = learned_judgement(index_set, ids, sims, idea, texts_of, cfg) if texts_of else (None, [])
+    judged, behind = (learned_judgement(index_set, ids, sims, idea, texts_of, cfg, second_opinion) if texts_of
+                      else (None, []))
     judge_ms = (time.perf_counter() - t_judge) * 1000
     scores["overall"] = judged.overall if judged else scores[COMBO]
     verdict = verdict_of(scores, cfg, has_findings=bool(idea.findings.strip()))

@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -67,6 +68,8 @@ class ScorerConfig:
 
 
 CONFIG = ScorerConfig()
+# (idea, prior items best-covering first, p not novel) -> (p not novel, the opinion's own score)
+SecondOpinion = Callable[[str, list[str], float], tuple[float, float]]
 
 
 @dataclass
@@ -271,20 +274,23 @@ def view_of(idea: str, pool_texts: list[str], pool_vectors: np.ndarray | None = 
                     [Tokens(s, t) for s, t in zip(enc.states, enc.tokens)])
 
 
-def judge_view(view: PoolView, model: Model | None = None, cfg: ScorerConfig = CONFIG) -> Judgement:
+def judge_view(view: PoolView, model: Model | None = None, cfg: ScorerConfig = CONFIG,
+               second_opinion: SecondOpinion | None = None) -> Judgement:
     feats, arrays = features(view)
     p = (model or load()).p_not_novel(feats)
-    verdict, papers = verdict_of(p, view, arrays, cfg)
     order = np.argsort(-arrays["recall"], kind="stable")
+    if second_opinion is not None:  # the LLM cross-check (discovery.crosscheck) sees the best-covering items
+        p, feats["llm_margin"] = second_opinion(view.idea_text, [view.pool_texts[int(view.nearest[i])] for i in order], p)
+    verdict, papers = verdict_of(p, view, arrays, cfg)
     cover = {int(view.nearest[i]): round(float(arrays["recall"][i]), 4) for i in order}
     return Judgement(round(p, 4), verdict, papers, cover, {k: round(v, 4) for k, v in feats.items()})
 
 
 def judge(idea: str, pool_texts: list[str], pool_vectors: np.ndarray | None = None,
-          model: Model | None = None, cfg: ScorerConfig = CONFIG) -> Judgement:
+          model: Model | None = None, cfg: ScorerConfig = CONFIG, second_opinion: SecondOpinion | None = None) -> Judgement:
     """p(not novel) of `idea` against `pool_texts` only, its type and the papers behind it
     (positions in the pool). `pool_vectors`, when given (an index's whole-paper vectors), saves
     encoding the pool: only its top_k nearest items are encoded, for their tokens."""
     if not pool_texts:
         raise ValueError("no prior work to judge the idea against")
-    return judge_view(view_of(idea, pool_texts, pool_vectors, cfg), model, cfg)
+    return judge_view(view_of(idea, pool_texts, pool_vectors, cfg), model, cfg, second_opinion)

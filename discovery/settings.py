@@ -16,6 +16,9 @@ DISCOVERY_RATIONALE_S   a number of seconds > 0, default 15: the LLM's time for 
                         attempts together (15 fits the 135M default's 20 s report; the 1.5B needs
                         ~25 to finish two sentences on 2 loaded cores). The site's reports also
                         stay within their time limit
+DISCOVERY_CROSSCHECK    a boolean, default on: the LLM cross-check of novelty scores
+                        (discovery.crosscheck), used only when LLM_MODEL names a model with
+                        fitted cross-check weights
 SHARED_DATA_DIR         the read-only data folder (corpora, CSAbstruct, CSFCube) the scripts and
                         tests read; default ../shared/data beside the project
 Booleans: 1/0, true/false, yes/no, on/off (any case).
@@ -33,6 +36,10 @@ ENCODER_MODES = ("fp32", "fast")  # fp32 = sentence-transformers reference, fast
 
 def rationale_budget_s() -> float:
     return env_positive("DISCOVERY_RATIONALE_S", 15.0)
+
+
+def crosscheck_enabled() -> bool:
+    return env_bool("DISCOVERY_CROSSCHECK", True)
 
 
 def encoder_mode() -> str:

@@ -72,9 +72,10 @@ def parse_request(request: dict):
 
 
 def novelty_handler(store, k: int, with_rationale: bool):
-    from discovery import novelty, rationale
+    from discovery import crosscheck, novelty, rationale
 
     cfg = novelty.NoveltyConfig(k=k)
+    second_opinion = crosscheck.configured()
 
     def texts_of(ids: list[int]) -> dict[int, str]:
         """Title and sentences, as the paper was encoded: what the learned scorer aligns with."""
@@ -85,7 +86,8 @@ def novelty_handler(store, k: int, with_rationale: bool):
     def handle(request: dict) -> dict:
         idea, as_of = parse_request(request)
         result = novelty.assess(store.index_set, idea, store.calibration, as_of=as_of, cfg=cfg,
-                                sentences_of=store.sentences_of if with_rationale else None, texts_of=texts_of)
+                                sentences_of=store.sentences_of if with_rationale else None, texts_of=texts_of,
+                                second_opinion=second_opinion)
         out = {"scores": result.scores, "p_not_novel": result.p_not_novel, "verdict": result.verdict,
                "evidence": {a: [{"id": store.external_id(e.id), "similarity": round(e.similarity, 4)}
                                 for e in group] for a, group in result.evidence.items()},
@@ -121,15 +123,17 @@ def parse_pool_request(request: dict) -> tuple[str, list, list[tuple[str, str]]]
 
 
 def pool_handler(k: int):
-    from discovery import aspects, novelty, novelty_scorer
+    from discovery import aspects, crosscheck, novelty, novelty_scorer
 
     cfg = novelty.NoveltyConfig()
+    second_opinion = crosscheck.configured()
 
     def handle(request: dict) -> dict:
         text, ids, items = parse_pool_request(request)
         pool = aspects.embed_papers(items).vectors
         idea = aspects.query_vectors("", text)
-        judged = novelty_scorer.judge(text, [f"{t} {a}".strip() for t, a in items], pool["paper"])
+        judged = novelty_scorer.judge(text, [f"{t} {a}".strip() for t, a in items], pool["paper"],
+                                      second_opinion=second_opinion)
         sims = pool["paper"] @ idea["paper"]
         scores = {"overall": judged.overall} | novelty_scorer.aspect_novelty(idea, pool)
         # a novel idea is typed by its aspects, as in --index (pool-relative scores, same thresholds)

@@ -56,7 +56,7 @@ def report_run(*, report_id: int) -> NoveltyReport | None:
 
 
 def _run(run: JobRun) -> None:
-    from discovery import novelty, rationale
+    from discovery import crosscheck, novelty, rationale
 
     report, started = run.job, time.perf_counter()
     if not (report.problem and report.method):
@@ -71,7 +71,7 @@ def _run(run: JobRun) -> None:
     if not len(idx):
         raise ReportRejected("no papers are indexed yet")
     result = novelty.assess(idx, idea, search.index_calibration(idx), as_of=report.as_of, sentences_of=paper_sentences,
-                            on_stage=run.stage)
+                            on_stage=run.stage, second_opinion=crosscheck.configured())
     run.stage(Stage.WRITING)
     t_write = time.perf_counter()
     remaining = NoveltyReport.time_limit_s() - (t_write - started)
