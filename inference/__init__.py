@@ -14,7 +14,7 @@ __all__ = ["load_engine", "GenerationError", "GenerationTimeout"]
 
 @functools.lru_cache(maxsize=None)
 def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of the cache key
-    from . import models, settings
+    from . import models
 
     if backend == "stub":
         from .stub import StubEngine
@@ -22,16 +22,12 @@ def _load(backend: str, model_env: str | None):  # model_env: LLM_MODEL, part of
         return StubEngine()
     from .generate import Engine, HFSteps, Int8Steps
 
-    path = models.model_path()
     if backend == "int8":
-        from .loading import load_int8
-
-        model_, tok = load_int8(path)
-        model_.threshold = models.run_threshold(model_env) or model_.threshold  # LLM_INT8_THRESHOLD still wins
+        model_, tok = models.load_int8_model()
         return Engine(Int8Steps(model_), tok, "int8")
     from . import baselines
 
-    model_, tok = (baselines.fp32_model if backend == "fp32" else baselines.bnb_model)(path)
+    model_, tok = (baselines.fp32_model if backend == "fp32" else baselines.bnb_model)(models.model_path())
     return Engine(HFSteps(model_), tok, backend)
 
 

@@ -115,6 +115,16 @@ def run_threshold(name: str | None) -> float | None:
     return spec.threshold if spec else None
 
 
+def load_int8_model():
+    """(Int8Llama, tokenizer) of LLM_MODEL at its registered outlier threshold: what the engine
+    runs and what the benchmarks must measure (LLM_INT8_THRESHOLD still wins, in Int8Steps)."""
+    from .loading import load_int8
+
+    model, tok = load_int8(model_path())
+    model.threshold = run_threshold(settings.model_name()) or model.threshold
+    return model, tok
+
+
 def model_list() -> list[dict]:
     return [{"name": s.name, "title": s.title, "size_mb": round(s.size / 1e6) if s.size else None,
              "installed": str(model_file(s)) if model_file(s) else None} for s in REGISTRY.values()]

@@ -37,6 +37,10 @@ whose own dev AUROC is the last figure):
 | the same, C=0.01                                 | 86.5 / 77.2 / 82.3 | 80.9 | 98.6 / 75.3 / 83.6 | 75.1 | 98.3 |
 | the same without the rare-term margin            | 86.0 / 82.1 / 83.6 | 81.8 | 98.2 / 75.3 / 83.7 | 76.2 | 98.1 |
 
+The LLM cross-check (discovery.crosscheck) is measured beside the scorer, with and without it, by
+`python -m discovery.train.crosscheck --model NAME` (session 9, Qwen2.5-Coder-1.5B: 86.5 / 80.6 /
+83.8 and 98.6 / 66.9 / 80.1 joined, against the scorer's dev 87.0 and 98.6: not kept).
+
 The shipped design won on the dev halves (the selection rule), not on the whole set. Absolute
 levels (cosine, coverage) separate the synthetic copies best and transfer worst; IDF weights on
 the token alignment did not help (token margin 76.6 / 88.6 with pool IDF).

