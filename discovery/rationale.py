@@ -13,6 +13,11 @@ rationale is *extractive*: the evidence papers' closest sentences, quoted, each 
 The report says which one it shows (`source`: "llm", "extractive", or "summary" when no
 sentences of the evidence are at hand).
 
+An engine that decodes under a JSON schema (one with a step model: the Int8 engine and the
+transformers baselines) writes the rationale as one claim per evidence paper, keyed by its [n]
+(claims_prompt): the key forces the citation, which the 1.5B model's free text never wrote. Other
+engines (stand-ins, remote ones) write free text. Both go through the same checks.
+
 The default model (SmolLM2-135M-Instruct, Int8) is small: the prompt is short and structured,
 and its output is treated as untrusted text (templates escape it; it is truncated and checked).
 """
