@@ -14,7 +14,12 @@ class GenerationError(RuntimeError):
 
 
 class GenerationTimeout(GenerationError):
-    """The generation ran past its timeout_s."""
+    """The generation ran past its timeout_s. `partial`: the text written before it, when the
+    caller can use part of a reply (constrained decoding: the JSON up to the last whole value)."""
+
+    def __init__(self, message: str = "", partial: str = ""):
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass

@@ -113,6 +113,23 @@ def coerce(obj: dict, schema: dict) -> dict:
     return obj
 
 
+def whole_items(partial: str, key: str) -> list[dict]:
+    """The objects of the array under `key` that a cut-off constrained reply finished: the
+    values of a reply cut by its timeout up to the last complete item."""
+    start = partial.find(json.dumps(key) + ": [")
+    if start < 0:
+        return []
+    pos, items, decoder = start + len(json.dumps(key)) + 3, [], json.JSONDecoder()
+    while True:
+        pos = len(partial) - len(partial[pos:].lstrip(", "))
+        try:
+            item, pos = decoder.raw_decode(partial, pos)
+        except json.JSONDecodeError:
+            return items
+        if isinstance(item, dict):
+            items.append(item)
+
+
 def minimal_instance(schema: dict, seed: str | None = None):
     """A deterministic value valid against simple schemas (type, properties, required, items,
     enum, const, min/max bounds); strings are derived from seed so different prompts differ,
@@ -276,14 +293,17 @@ def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_token
     out, unfed, fields_left = "", parts[0], n_fields
     with engine.lock:
         decoder.pending = list(ids)  # sent with the first literal, in one prefill
-        for part in parts:
-            if isinstance(part, str):
-                out += part
-                continue
-            decoder.force(unfed)
-            value, unfed = decoder.string(part, cap=max(1, left // fields_left))
-            left, fields_left = left - decoder.used, fields_left - 1
-            out += _fit(value, part.max_length)
+        try:
+            for part in parts:
+                if isinstance(part, str):
+                    out += part
+                    continue
+                decoder.force(unfed)
+                value, unfed = decoder.string(part, cap=max(1, left // fields_left))
+                left, fields_left = left - decoder.used, fields_left - 1
+                out += _fit(value, part.max_length)
+        except GenerationTimeout as exc:
+            raise GenerationTimeout(str(exc), partial=out) from None
     # the closing punctuation after the last value is written but never fed: nothing follows it
     obj = json.loads(out)
     errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(obj)]

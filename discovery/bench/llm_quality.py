@@ -87,7 +87,7 @@ def bench_rationales(corpus, engine, count: int) -> dict:
         sources[written.source] = sources.get(written.source, 0) + 1
         print(f"  report {i + 1}/{count}: {seconds[-1]:.1f} s, {written.source}, {len(written.dropped)} dropped",
               flush=True)
-    return {"raw_pass": raw_ok / max(raw_n, 1), "raw_texts": raw_n, "shown_llm": shown / count,
+    return {"raw_pass": raw_ok / max(raw_n, 1), "raw_texts": raw_n, "shown_llm": shown / max(count, 1),
             "dropped": dropped, "sources": sources, "p50": pct(seconds, 50), "p95": pct(seconds, 95)}
 
 

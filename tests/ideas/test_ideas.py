@@ -139,3 +139,20 @@ def test_it_fills_from_templates_once_the_run_has_spent_its_llm_budget(store):
     engine = JsonEngine(batch([lambda m: on_topic(m[1], 2)]))
     result = ideas.generate(store, PROBLEM, n=2, engine=engine, cfg=IdeaConfig(n=2, budget_s=0.0, max_rounds=0))
     assert engine.prompts == [] and result.sources() == {"template": 2} and result.written == 0
+
+
+def test_it_keeps_the_ideas_a_batch_finished_before_its_budget_ran_out(store):
+    """A slow model (the 1.5B on 2 cores) finishes part of a five-idea batch in the budget."""
+    import json
+
+    from inference import GenerationTimeout
+
+    class Slow(JsonEngine):
+        def chat_json(self, messages, schema, **kw):
+            listing = re.findall(r"^\[\d+\] (.*)$", messages[-1]["content"], re.M)
+            done = json.dumps({"ideas": [on_topic(listing[1], 2)]})[:-2]
+            raise GenerationTimeout("budget spent", partial=done + ', {"inspiration": "3", "title": "Half')
+
+    result = ideas.generate(store, PROBLEM, n=3, engine=Slow(None), cfg=IdeaConfig(n=3, attempts=0, max_rounds=0))
+    assert result.sources() == {"llm": 1, "template": 2}
+    assert result.dropped == {"no_reply": 2} and result.written == 3

@@ -142,3 +142,26 @@ def test_it_writes_json_with_the_real_model_and_masks_in_a_fraction_of_a_step(in
     int8_engine.steps.step(int(logits.argmax()))
     assert mask_s < 0.5 * (time.perf_counter() - t)  # the mask costs a fraction of one step of the 135M model
     assert table.clean.sum() > 0.9 * len(int8_engine.tok)  # only quote, backslash and control tokens are out
+
+
+def test_a_timeout_keeps_the_whole_items_written_before_it(tok, monkeypatch):
+    """A batch cut by its budget hands back the ideas it finished, exactly as decoded."""
+    import itertools
+
+    from inference import structured
+
+    schema = {"type": "object", "properties": {"ideas": {"type": "array", "minItems": 3, "maxItems": 3,
+                                                         "items": SCHEMA}}}
+    def engine():  # a fresh one each time: the hostile model's choices depend on what it saw
+        return FakeEngine(tok, HostileSteps(tok, 0))
+
+    full = json_object(engine(), ASK, schema, max_new_tokens=400, seed=0, timeout_s=None)
+    calls = itertools.count()
+    monkeypatch.setattr(structured.time, "monotonic", lambda: float(next(calls)))  # one "second" per look
+    json_object(engine(), ASK, schema, max_new_tokens=400, seed=0, timeout_s=10 ** 6)
+    looks = next(calls)
+    with pytest.raises(GenerationTimeout) as cut:
+        json_object(engine(), ASK, schema, max_new_tokens=400, seed=0, timeout_s=looks * 2 // 3)
+    kept = structured.whole_items(cut.value.partial, "ideas")
+    assert 1 <= len(kept) < 3 and kept == full["ideas"][:len(kept)]
+    assert structured.whole_items('{"ideas": [{"title": "cut', "ideas") == []
