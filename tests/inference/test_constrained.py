@@ -147,6 +147,7 @@ def test_it_writes_json_with_the_real_model_and_masks_in_a_fraction_of_a_step(in
 def test_a_timeout_keeps_the_whole_items_written_before_it(tok, monkeypatch):
     """A batch cut by its budget hands back the ideas it finished, exactly as decoded."""
     import itertools
+    import types
 
     from inference import structured
 
@@ -157,7 +158,9 @@ def test_a_timeout_keeps_the_whole_items_written_before_it(tok, monkeypatch):
 
     full = json_object(engine(), ASK, schema, max_new_tokens=400, seed=0, timeout_s=None)
     calls = itertools.count()
-    monkeypatch.setattr(structured.time, "monotonic", lambda: float(next(calls)))  # one "second" per look
+    # one "second" per look, in this module only: patching time.monotonic itself would reach the
+    # Celery and Redis clients that later tests' workers share
+    monkeypatch.setattr(structured, "time", types.SimpleNamespace(monotonic=lambda: float(next(calls))))
     json_object(engine(), ASK, schema, max_new_tokens=400, seed=0, timeout_s=10 ** 6)
     looks = next(calls)
     with pytest.raises(GenerationTimeout) as cut:
