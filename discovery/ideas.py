@@ -211,7 +211,7 @@ class Writer:
         except GenerationTimeout as exc:
             # a batch cut by the budget keeps the ideas it finished: a 1.5B model on 2 cores writes
             # two or three of five in 60 s, and the whole batch would otherwise be lost
-            done = whole_items(getattr(exc, "partial", ""), "ideas")
+            done = whole_items(exc.partial, "ideas")
             return {"ideas": done} if done else None
         except GenerationError:  # the caller fills the gap
             return None

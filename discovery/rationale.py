@@ -186,7 +186,8 @@ def _whole(claim: str, limit: int) -> str:
 
 def claims_text(claims: dict, limit: int) -> str:
     """{"[n]": claim} -> "claim [n]. claim [m].": each sentence ends with its citation."""
-    return " ".join(f"{_whole(value, limit)} {key}." for key, value in claims.items() if _whole(value, limit))
+    whole = {key: _whole(value, limit) for key, value in claims.items()}
+    return " ".join(f"{claim} {key}." for key, claim in whole.items() if claim)
 
 
 def _plain(title: str) -> str:
