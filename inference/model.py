@@ -35,6 +35,18 @@ class LlamaShape:
 
 
 @dataclass
+class KVCache:
+    """Keys and values [n_kv_heads, max_seq, head_dim] per layer, rows 0..pos-1 valid."""
+    k: list[torch.Tensor]
+    v: list[torch.Tensor]
+
+    def copy_prefix(self, other: "KVCache", n: int) -> None:
+        """Take other's first n rows: a shared prompt prefilled once serves several sequences."""
+        for dst, src in zip(self.k + self.v, other.k + other.v):
+            dst[:, :n] = src[:, :n]
+
+
+@dataclass
 class Layer:
     attn_norm: torch.Tensor
     qkv: q8.Int8Weight
@@ -57,10 +69,12 @@ class Int8Llama:
         self.shape, self.layers, self.final_norm, self.head = shape, layers, final_norm, head
         self.threshold, self.embed_table, self.inv_freq = threshold, embed, inv_freq
         self.cos, self.sin = rope_tables(shape, inv_freq)
-        kv = (shape.n_kv_heads, shape.max_seq, shape.head_dim)
-        self.k_cache = [torch.zeros(kv) for _ in layers]
-        self.v_cache = [torch.zeros(kv) for _ in layers]
+        self.cache = self.new_cache()
         self._rope = kernels.ops().rope_kv if kernels.available() else rope_kv_reference
+
+    def new_cache(self) -> "KVCache":
+        kv = (self.shape.n_kv_heads, self.shape.max_seq, self.shape.head_dim)
+        return KVCache([torch.zeros(kv) for _ in self.layers], [torch.zeros(kv) for _ in self.layers])
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         t = self.embed_table if self.embed_table is not None else self.head  # None: tied
@@ -69,12 +83,39 @@ class Int8Llama:
         return e
 
     @torch.inference_mode()
-    def forward(self, ids: torch.Tensor, pos: int, all_logits: bool = False, rowwise: bool = False) -> torch.Tensor:
-        """ids: [M] token ids written at positions pos..pos+M-1 of the cache. rowwise: attention
-        one query row at a time, as decoding does, so that a speculative block's logits are those
-        of M single steps bit for bit (the kernel's matmul is per row already for M < 16)."""
-        s, thr, eps = self.shape, self.threshold, self.shape.norm_eps
-        m = ids.numel()
+    def forward(self, ids: torch.Tensor, pos: int, all_logits: bool = False, rowwise: bool = False,
+                cache: "KVCache | None" = None) -> torch.Tensor:
+        """ids: [M] token ids written at positions pos..pos+M-1 of the cache (the model's own by
+        default). rowwise: attention one query row at a time, as decoding does, so that a
+        speculative block's logits are those of M single steps bit for bit (the kernel's matmul
+        is per row already for M < 16)."""
+        c, m = cache or self.cache, ids.numel()
+
+        def mix(i: int, qkv: torch.Tensor) -> torch.Tensor:
+            q = self._rope(qkv, self.cos, self.sin, c.k[i], c.v[i], pos, self.shape.n_heads)
+            return self._attend(q, c.k[i], c.v[i], pos, m, rowwise)
+
+        return self._layers(ids, mix, all_logits)
+
+    @torch.inference_mode()
+    def forward_rows(self, ids: torch.Tensor, rows: list[tuple["KVCache", int]]) -> torch.Tensor:
+        """Logits of every row, row j being token ids[j] at position rows[j][1] of cache
+        rows[j][0]: several sequences decoded in one forward, so each weight is read once for
+        all of them (decoding is memory-bound). Rows of one sequence come in position order; each
+        row's logits are bit for bit those of its own single step (attention per row, and the
+        kernel's matmul is per row below 16 rows)."""
+        def mix(i: int, qkv: torch.Tensor) -> torch.Tensor:
+            out = []
+            for j, (c, p) in enumerate(rows):  # all rows' keys are written before any row attends
+                out.append(self._rope(qkv[j:j + 1], self.cos, self.sin, c.k[i], c.v[i], p, self.shape.n_heads))
+            return torch.cat([self._attend(q, c.k[i], c.v[i], p, 1) for q, (c, p) in zip(out, rows)])
+
+        return self._layers(ids, mix, all_logits=True)
+
+    def _layers(self, ids: torch.Tensor, mix, all_logits: bool) -> torch.Tensor:
+        """The decoder stack; mix(layer, qkv) applies RoPE, writes the keys and values to the
+        cache and returns the attention output [M, H*D]."""
+        thr, eps = self.threshold, self.shape.norm_eps
         h = self.embed(ids)
         for i, L in enumerate(self.layers):
             qkv = q8.int8_linear(h, L.qkv, thr, norm=L.attn_norm, eps=eps)
@@ -82,9 +123,7 @@ class Int8Llama:
                 qkv = qkv + L.qkv_bias
             if L.q_norm is not None:
                 qkv = self._qk_norm(qkv, L)
-            q = self._rope(qkv, self.cos, self.sin, self.k_cache[i], self.v_cache[i], pos, s.n_heads)
-            a = self._attend(q, self.k_cache[i], self.v_cache[i], pos, m, rowwise)
-            h = q8.int8_linear(a, L.o, thr, residual=h)
+            h = q8.int8_linear(mix(i, qkv), L.o, thr, residual=h)
             if L.o_bias is not None:
                 h = h + L.o_bias
             gu = q8.int8_linear(h, L.gate_up, thr, norm=L.mlp_norm, eps=eps)

@@ -42,6 +42,50 @@ class Int8Steps:
             raise ValueError(f"cannot rewind to {pos} from {self.pos}")
         self.pos = pos
 
+    def batch(self, n: int) -> "Int8Batch":
+        """n sequences decoded together after one shared prompt (Int8Batch). Their caches are
+        kept for the next batch: 28 layers of a 1.5B model hold ~117 MB per sequence."""
+        caches = getattr(self, "_caches", [])
+        caches += [self.model.new_cache() for _ in range(n - len(caches))]
+        self._caches = caches
+        return Int8Batch(self.model, caches[:n], self.max_block)
+
+
+class Int8Batch:
+    """Several sequences of the int8 Llama, one KV cache each, fed together: `prefill(ids)`
+    writes a prompt shared by all of them once, `feed({seq: tokens})` appends each sequence's
+    tokens in as few forwards as the block bound allows and returns each one's last logits.
+    Each weight is read once per forward for all rows, so n sequences cost little more than one
+    while decoding is memory-bound; every row is computed as its own single step would be."""
+
+    def __init__(self, model, caches: list, max_block: int):
+        self.model, self.caches, self.max_block = model, caches, max_block
+        self.pos = [0] * len(caches)
+
+    def prefill(self, ids: list[int]) -> torch.Tensor:
+        logits = self.model.forward(torch.tensor(ids), 0, cache=self.caches[0])[-1]
+        for c in self.caches[1:]:
+            c.copy_prefix(self.caches[0], len(ids))
+        self.pos = [len(ids)] * len(self.caches)
+        return logits
+
+    def feed(self, tokens: dict[int, list[int]]) -> dict[int, torch.Tensor]:
+        rows = [(b, t) for b, ts in tokens.items() for t in ts]
+        if not rows:
+            return {}
+        if max(self.pos[b] + len(ts) for b, ts in tokens.items()) > self.model.shape.max_seq:
+            raise ValueError(f"a sequence would pass the {self.model.shape.max_seq}-token context")
+        last: dict[int, torch.Tensor] = {}
+        for at in range(0, len(rows), self.max_block):
+            block, places = rows[at:at + self.max_block], []
+            for b, _ in block:
+                places.append((self.caches[b], self.pos[b]))
+                self.pos[b] += 1
+            logits = self.model.forward_rows(torch.tensor([t for _, t in block]), places)
+            for (b, _), row in zip(block, logits):
+                last[b] = row
+        return last
+
 
 class HFSteps:
     """Step-model view of a transformers causal LM with its own dynamic KV cache."""

@@ -166,7 +166,7 @@ def minimal_instance(schema: dict, seed: str | None = None):
 # constrained decoding: the output can only be a JSON object of the schema
 #
 # A schema of objects (fixed keys, in the order of `properties`), strings and fixed-length arrays
-# compiles to literal text and string fields in between. The literals are forced (fed to the model
+# compiles to literal text and string fields in between (a string const is literal text too). The literals are forced (fed to the model
 # as tokens, never sampled); inside a string only tokens free of '"', '\' and control characters
 # may be sampled, or a token that closes the string ('"' and what follows must begin the next
 # literal). Every string is then valid JSON without escapes, so no reply can fail to parse, and
@@ -202,6 +202,8 @@ def compile_schema(schema: dict) -> list:
                 lit((", " if i else "") + json.dumps(key) + ": ")
                 walk(sub)
             lit("}")
+        elif isinstance(s.get("const"), str):  # written for the model, e.g. the inspiration a reply must use
+            lit(json.dumps(s["const"]))
         elif kind == "string" and not ({"enum", "const", "pattern", "format"} & s.keys()):
             lit('"')
             parts.append(Field(max(1, s.get("minLength", 1)), s.get("maxLength")))
@@ -274,12 +276,53 @@ def json_object(engine, messages: list[dict], schema: dict, max_new_tokens: int 
     return constrained(engine, engine.prompt_ids(messages), parts, schema, max_new_tokens, **sampling)
 
 
-def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_tokens: int, temperature: float,
-                top_p: float, seed: int | None, timeout_s: float | None) -> dict:
-    """Decodes `parts` (compile_schema) after the prompt `ids`; the object, or GenerationError."""
-    import torch
+def json_objects(engine, messages: list[dict], schemas: list[dict], max_new_tokens: int = 256,
+                 temperature: float = 0.0, top_p: float = 1.0, seeds: list[int] | None = None,
+                 timeout_s: float | None = 60) -> list[dict | None]:
+    """One reply per schema to the same prompt, each as json_object would write it with its
+    seed; None where a reply failed or the timeout cut it. On an engine whose step model decodes
+    sequences together (`steps.batch`), the replies share one prefill and one forward per
+    token; elsewhere they are written one after another within the same timeout."""
+    seeds = seeds if seeds is not None else [None] * len(schemas)
+    deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
+    try:
+        parts = [compile_schema(s) for s in schemas]
+    except Unsupported:
+        parts = None
+    if parts is None or not decodes_together(engine):
+        return [_one_of_many(engine, messages, schema, max_new_tokens, temperature, top_p, seed, deadline)
+                for schema, seed in zip(schemas, seeds)]
+    from .decoding import Sampling
 
-    from .decoding import GenerationError, GenerationTimeout, Sampling
+    ids = engine.prompt_ids(messages)
+    seqs = [_Sequence(engine, p, Sampling(temperature, top_p, seed), _budget(engine, ids, p, max_new_tokens))
+            for p, seed in zip(parts, seeds)]
+    with engine.lock:
+        _drive_batch(engine, ids, seqs, deadline)
+    return [seq.result(schema) for seq, schema in zip(seqs, schemas)]
+
+
+def decodes_together(engine) -> bool:
+    """Whether the engine's step model decodes several sequences in one forward (Int8Steps)."""
+    return hasattr(getattr(engine, "steps", None), "batch")
+
+
+def _one_of_many(engine, messages, schema, max_new_tokens, temperature, top_p, seed, deadline) -> dict | None:
+    from .decoding import GenerationError
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    try:
+        return json_object(engine, messages, schema, max_new_tokens, temperature, top_p, seed,
+                           None if left == float("inf") else left)
+    except GenerationError:  # GenerationTimeout included
+        return None
+
+
+def _budget(engine, ids: list[int], parts: list, max_new_tokens: int) -> int:
+    """Tokens the values may take: the request's, within what the context leaves."""
+    from .decoding import GenerationError
 
     n_fields = sum(isinstance(p, Field) for p in parts)
     forced = sum(len(engine.tok(p, add_special_tokens=False).input_ids) for p in parts if isinstance(p, str))
@@ -287,29 +330,32 @@ def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_token
     if left < n_fields:
         raise GenerationError(f"prompt of {len(ids)} tokens leaves no room for the reply in the "
                               f"{engine.steps.max_seq}-token context")
+    return left
+
+
+def constrained(engine, ids: list[int], parts: list, schema: dict, max_new_tokens: int, temperature: float,
+                top_p: float, seed: int | None, timeout_s: float | None) -> dict:
+    """Decodes `parts` (compile_schema) after the prompt `ids`; the object, or GenerationError."""
+    from .decoding import GenerationError, GenerationTimeout, Sampling
+
+    seq = _Sequence(engine, parts, Sampling(temperature, top_p, seed), _budget(engine, ids, parts, max_new_tokens))
     deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    decoder = _Decoder(engine, Sampling(temperature, top_p, seed), gen, deadline, GenerationTimeout)
-    out, unfed, fields_left = "", parts[0], n_fields
     with engine.lock:
-        decoder.pending = list(ids)  # sent with the first literal, in one prefill
+        run = seq.run()
+        logits = engine.steps.prefill(list(ids) + next(run))  # the prompt and the first literal at once
         try:
-            for part in parts:
-                if isinstance(part, str):
-                    out += part
-                    continue
-                decoder.force(unfed)
-                value, unfed = decoder.string(part, cap=max(1, left // fields_left))
-                left, fields_left = left - decoder.used, fields_left - 1
-                out += _fit(value, part.max_length)
-        except GenerationTimeout as exc:
-            raise GenerationTimeout(str(exc), partial=out) from None
-    # the closing punctuation after the last value is written but never fed: nothing follows it
-    obj = json.loads(out)
-    errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(obj)]
+            while True:
+                tokens = run.send(logits)
+                if time.monotonic() > deadline:
+                    raise GenerationTimeout(f"{engine.name}: constrained generation passed its timeout_s",
+                                            partial=seq.out)
+                logits = _feed(engine.steps, tokens, logits)
+        except StopIteration:
+            pass
+    errors = seq.errors(schema)
     if errors:  # only minLength can fail: the token budget ran out before a value was written
         raise GenerationError("constrained reply does not match the schema: " + "; ".join(errors[:3]))
-    return obj
+    return seq.value
 
 
 def _fit(value: str, max_length: int | None) -> str:
@@ -321,57 +367,117 @@ def _fit(value: str, max_length: int | None) -> str:
     return value
 
 
-class _Decoder:
-    """The token loop: forced literals, masked sampling inside strings, the timeout. Tokens are
-    fed lazily, when the next logits are needed, so nothing after the last sampled token is run."""
+def _feed(steps, tokens: list[int], logits):
+    """The logits after `tokens`: a forced literal goes in blocks where the step model verifies
+    them (each row as its own step computes it), else a step per token."""
+    if not tokens:
+        return logits
+    if len(tokens) == 1 or not hasattr(steps, "verify"):
+        for tid in tokens:
+            logits = steps.step(tid)
+        return logits
+    for at in range(0, len(tokens), steps.max_block):
+        logits = steps.verify(tokens[at:at + steps.max_block])[-1]
+    return logits
 
-    def __init__(self, engine, sampling, gen, deadline: float, timeout_cls):
-        self.engine, self.sampling, self.gen, self.deadline = engine, sampling, gen, deadline
-        self.timeout_cls, self.logits, self.pending, self.used = timeout_cls, None, [], 0
-        self.table: TokenTable | None = None
 
-    def force(self, text: str) -> None:
-        self.pending += self.engine.tok(text, add_special_tokens=False).input_ids if text else []
+def _drive_batch(engine, ids: list[int], seqs: list["_Sequence"], deadline: float) -> None:
+    """Runs the sequences in lockstep over `engine.steps.batch`: the prompt, plus the tokens
+    every sequence's first literal begins with, is prefilled once; then each forward carries
+    the next tokens of every unfinished sequence. At the deadline the unfinished ones stop."""
+    batch = engine.steps.batch(len(seqs))
+    runs = [seq.run() for seq in seqs]
+    first = [next(run) for run in runs]
+    shared = 0
+    while all(len(f) > shared for f in first) and len({f[shared] for f in first}) == 1:
+        shared += 1
+    logits = batch.prefill(list(ids) + first[0][:shared])
+    pending = {b: f[shared:] for b, f in enumerate(first)}
+    last = {b: logits for b in pending}
+    while pending:
+        if time.monotonic() > deadline:
+            return
+        last |= batch.feed(pending)
+        for b in list(pending):
+            try:
+                pending[b] = runs[b].send(last[b])
+            except StopIteration:
+                seqs[b].done = True
+                del pending[b]
 
-    def next_logits(self):
-        if self.logits is None:  # the prompt and the first literal in one prefill
-            self.logits = self.engine.steps.prefill(self.pending)
-        else:
-            for tid in self.pending:
-                if time.monotonic() > self.deadline:
-                    raise self.timeout_cls(f"{self.engine.name}: constrained generation passed its timeout_s")
-                self.logits = self.engine.steps.step(tid)
-        self.pending = []
-        return self.logits
 
-    def string(self, field: Field, cap: int) -> tuple[str, str]:
-        """Samples one string value of at most `cap` tokens; returns it and what is left to force
-        of the literal after it (all of it, unless a closing token already began it)."""
-        logits = self.next_logits()
-        if self.table is None:
-            self.table = token_table(self.engine.tok, logits.shape[-1])
-        table, ids, text, self.used = self.table, [], "", 0
-        closers = table.closers(field.follows, field.max_length)
-        close_ids = torch_long(sorted(closers))
-        while self.used < cap:
+class _Sequence:
+    """One constrained reply as a coroutine: run() yields the tokens to feed next (forced
+    literals, or the token just sampled) and is sent the logits that follow them. Tokens are
+    fed lazily, when the next logits are needed, so nothing after the last sampled token is
+    run. `out` holds the JSON written so far, which is what a timeout keeps."""
+
+    def __init__(self, engine, parts: list, sampling, left: int):
+        import torch
+
+        self.engine, self.parts, self.sampling, self.left = engine, parts, sampling, left
+        self.gen = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
+        self.out, self.done, self.table = "", False, None
+
+    @property
+    def value(self) -> dict:
+        # the closing punctuation after the last value is written but never fed: nothing follows it
+        return json.loads(self.out)
+
+    def errors(self, schema: dict) -> list[str]:
+        return [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(self.value)]
+
+    def result(self, schema: dict) -> dict | None:
+        return self.value if self.done and not self.errors(schema) else None
+
+    def run(self):
+        fields_left = sum(isinstance(p, Field) for p in self.parts)
+        left, unfed, pending = self.left, self.parts[0], []
+        for part in self.parts:
+            if isinstance(part, str):
+                self.out += part
+                continue
+            pending += self._tokens(unfed)
+            value, unfed, pending, used = yield from self._string(part, max(1, left // fields_left), pending)
+            left, fields_left = left - used, fields_left - 1
+            self.out += _fit(value, part.max_length)
+        self.done = True
+
+    def _tokens(self, text: str) -> list[int]:
+        return self.engine.tok(text, add_special_tokens=False).input_ids if text else []
+
+    def _string(self, field: Field, cap: int, pending: list[int]):
+        """Samples one string value of at most `cap` tokens; returns it, what is left to force of
+        the literal after it (all of it, unless a closing token already began it), the tokens not
+        fed yet and the tokens sampled."""
+        ids, text, used, closers, close_ids = [], "", 0, None, None
+        while used < cap:
             written = len(text.strip()) >= field.min_length
             room = None if field.max_length is None else field.max_length - len(text)
             if room is not None and room <= 0 and written:
                 break
+            logits = yield pending
+            pending = []
+            if self.table is None:
+                self.table = token_table(self.engine.tok, logits.shape[-1])
+            if closers is None:
+                closers = self.table.closers(field.follows, field.max_length)
+                close_ids = torch_long(sorted(closers))
+            table = self.table
             allowed = table.clean.clone() if room is None else table.clean & (table.length <= room)
             if written:
                 allowed[close_ids] = True
             if not bool(allowed.any()):
                 break
-            tid = self._sample(self.next_logits(), allowed)
-            self.used += 1
-            self.pending.append(tid)
+            tid = self._sample(logits, allowed)
+            used += 1
+            pending = [tid]
             if tid in closers:
                 before, after = closers[tid]
-                return text + before, field.follows[len(after):]
+                return text + before, field.follows[len(after):], pending, used
             ids.append(tid)
             text = self.engine.tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        return text, field.follows
+        return text, field.follows, pending, used
 
     def _sample(self, logits, allowed) -> int:
         from .decoding import next_token

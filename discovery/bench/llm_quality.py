@@ -105,8 +105,9 @@ def bench_ideas(corpus, engine, problems: list[str], n: int) -> dict:
         passed += kept
         for why, k in result.dropped.items():
             reasons[why] = reasons.get(why, 0) + k
-        print(f"  idea run: {seconds[-1]:.1f} s, {kept}/{len(result.ideas)} from the LLM; dropped {result.dropped}",
-              flush=True)
+        stages = ", ".join(f"{k} {v / 1000:.1f} s" for k, v in result.timings.items())
+        print(f"  idea run: {seconds[-1]:.1f} s ({stages}), {kept}/{len(result.ideas)} from the LLM; "
+              f"regenerated {sum(i.rounds for i in result.ideas)}; dropped {result.dropped}", flush=True)
     return {"pass": passed / max(asked, 1), "written": asked, "llm_ideas": passed, "dropped": reasons,
             "p50": pct(seconds, 50), "p95": pct(seconds, 95)}
 

@@ -156,3 +156,30 @@ def test_it_keeps_the_ideas_a_batch_finished_before_its_budget_ran_out(store):
     result = ideas.generate(store, PROBLEM, n=3, engine=Slow(None), cfg=IdeaConfig(n=3, attempts=0, max_rounds=0))
     assert result.sources() == {"llm": 1, "template": 2}
     assert result.dropped == {"no_reply": 2} and result.written == 3
+
+
+def test_it_decodes_a_verbalized_request_as_replies_each_held_to_its_own_inspiration(store, monkeypatch):
+    """On an engine that decodes sequences together each reply starts on another method, and a
+    reply the batch could not finish counts as no reply."""
+    from inference import structured
+
+    calls = []
+
+    def json_objects(engine, messages, schemas, **kw):
+        calls.append((messages[-1]["content"], schemas, kw["seeds"]))
+        listing = re.findall(r"^\[\d+\] (.*)$", messages[-1]["content"], re.M)
+        numbers = [int(s["properties"]["ideas"]["items"]["properties"]["inspiration"]["const"]) for s in schemas]
+        replies = [{"ideas": [on_topic(listing[k - 1], k)]} for k in numbers]
+        return [None] + replies[1:] if len(calls) == 1 else replies  # the first batch could not finish its first
+
+    class Batching(JsonEngine):
+        steps = type("Steps", (), {"batch": None})()
+
+    monkeypatch.setattr(structured, "json_objects", json_objects)
+    result = ideas.generate(store, PROBLEM, n=3, engine=Batching(None), cfg=IdeaConfig(n=3, attempts=1, max_rounds=0))
+    (prompt, schemas, seeds), (_, retry, _) = calls
+    assert "Write 3 different ideas" in prompt and len(set(seeds)) == 3
+    firsts = [s["properties"]["ideas"]["items"]["properties"]["inspiration"]["const"] for s in schemas + retry]
+    assert firsts == ["1", "2", "3", "1"]  # the retry asks for the method no kept idea uses yet
+    assert result.sources() == {"llm": 3} and result.dropped == {"no_reply": 1} and result.written == 4
+    assert sorted(i.inspirations[0] for i in result.ideas) == sorted(f.id for f in result.inspirations[:3])
