@@ -12,6 +12,7 @@ class Int8Steps:
 
         self.model, self.pos = model, 0
         self.max_seq = model.shape.max_seq
+        self._caches: list = []  # Int8Batch's, kept from one batch to the next
         # Activations above the threshold go through fp32, per row and per weight row: at 2.0 a
         # 1.5B Qwen row has ~60 of them and they cost more than the int8 matmul of the row.
         model.threshold = settings.int8_threshold() or model.threshold
@@ -45,10 +46,8 @@ class Int8Steps:
     def batch(self, n: int) -> "Int8Batch":
         """n sequences decoded together after one shared prompt (Int8Batch). Their caches are
         kept for the next batch: 28 layers of a 1.5B model hold ~117 MB per sequence."""
-        caches = getattr(self, "_caches", [])
-        caches += [self.model.new_cache() for _ in range(n - len(caches))]
-        self._caches = caches
-        return Int8Batch(self.model, caches[:n], self.max_block)
+        self._caches += [self.model.new_cache() for _ in range(n - len(self._caches))]
+        return Int8Batch(self.model, self._caches[:n], self.max_block)
 
 
 class Int8Batch:

@@ -166,8 +166,8 @@ def minimal_instance(schema: dict, seed: str | None = None):
 # constrained decoding: the output can only be a JSON object of the schema
 #
 # A schema of objects (fixed keys, in the order of `properties`), strings and fixed-length arrays
-# compiles to literal text and string fields in between (a string const is literal text too). The literals are forced (fed to the model
-# as tokens, never sampled); inside a string only tokens free of '"', '\' and control characters
+# compiles to literal text and string fields in between (a string const is literal text too).
+# The literals are forced (fed to the model as tokens, never sampled); inside a string only tokens free of '"', '\' and control characters
 # may be sampled, or a token that closes the string ('"' and what follows must begin the next
 # literal). Every string is then valid JSON without escapes, so no reply can fail to parse, and
 # maxLength is kept by masking tokens longer than the room left. The per-token tables are built
@@ -292,11 +292,14 @@ def json_objects(engine, messages: list[dict], schemas: list[dict], max_new_toke
     if parts is None or not decodes_together(engine):
         return [_one_of_many(engine, messages, schema, max_new_tokens, temperature, top_p, seed, deadline)
                 for schema, seed in zip(schemas, seeds)]
-    from .decoding import Sampling
+    from .decoding import GenerationError, Sampling
 
     ids = engine.prompt_ids(messages)
-    seqs = [_Sequence(engine, p, Sampling(temperature, top_p, seed), _budget(engine, ids, p, max_new_tokens))
-            for p, seed in zip(parts, seeds)]
+    try:
+        seqs = [_Sequence(engine, p, Sampling(temperature, top_p, seed), _budget(engine, ids, p, max_new_tokens))
+                for p, seed in zip(parts, seeds)]
+    except GenerationError:  # the prompt leaves no room for a reply: each fails as json_object's would
+        return [None] * len(schemas)
     with engine.lock:
         _drive_batch(engine, ids, seqs, deadline)
     return [seq.result(schema) for seq, schema in zip(seqs, schemas)]

@@ -77,6 +77,13 @@ def test_a_timeout_leaves_unfinished_replies_empty_and_raises_nothing(model):
                         timeout_s=1e-9) == [None, None]
 
 
+def test_a_prompt_that_fills_the_context_fails_each_reply_and_raises_nothing(model):
+    net, tok = model
+    engine = Engine(Int8Steps(net), tok, "tiny", speculation=None)
+    long = [{"role": "user", "content": "x" * net.shape.max_seq}]
+    assert json_objects(engine, long, [schema("1"), schema("2")], seeds=[0, 1]) == [None, None]
+
+
 def test_an_engine_without_a_batch_writes_the_replies_one_after_another():
     stub = StubEngine()
     replies = json_objects(stub, ASK, [schema("1"), schema("2")])
